@@ -1,0 +1,57 @@
+/**
+ * Offsets <-> line/character for the spans in the model. Parsers keep UTF-16 offsets
+ * (what jsonc-parser and yaml report); presenters (LSP, SARIF, text) need lines.
+ */
+
+export interface LineCharacter {
+  /** Zero-based line. */
+  line: number;
+  /** Zero-based UTF-16 column. */
+  character: number;
+}
+
+export class LineIndex {
+  private readonly lineStarts: number[];
+
+  constructor(private readonly text: string) {
+    const starts = [0];
+    for (let i = 0; i < text.length; i++) {
+      const c = text.charCodeAt(i);
+      if (c === 13 /* \r */) {
+        if (text.charCodeAt(i + 1) === 10) i++;
+        starts.push(i + 1);
+      } else if (c === 10 /* \n */) {
+        starts.push(i + 1);
+      }
+    }
+    this.lineStarts = starts;
+  }
+
+  positionAt(offset: number): LineCharacter {
+    const clamped = Math.max(0, Math.min(offset, this.text.length));
+    let low = 0;
+    let high = this.lineStarts.length - 1;
+    while (low < high) {
+      const mid = (low + high + 1) >> 1;
+      if (this.lineStarts[mid]! <= clamped) low = mid;
+      else high = mid - 1;
+    }
+    return { line: low, character: clamped - this.lineStarts[low]! };
+  }
+
+  offsetAt(position: LineCharacter): number {
+    if (position.line >= this.lineStarts.length) return this.text.length;
+    const start = this.lineStarts[Math.max(0, position.line)]!;
+    return Math.min(start + Math.max(0, position.character), this.text.length);
+  }
+
+  get lineCount(): number {
+    return this.lineStarts.length;
+  }
+}
+
+/** Where a merge left conflict markers; such files are reported, not half-parsed. */
+export function findConflictMarker(text: string): number {
+  const match = /^(<{7}|={7}|>{7})(?: |$)/m.exec(text);
+  return match ? match.index : -1;
+}
