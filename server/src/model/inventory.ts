@@ -3,6 +3,7 @@
  * analysis (server/src/analysis/) reads it, and the CLI and the language server present
  * it. Every entry carries the span of its text so diagnostics and edits can point at it.
  */
+import type { LockGraph } from '../parse/graph';
 
 /** A half-open range of UTF-16 offsets into the text of the file that holds it. */
 export interface Span {
@@ -144,6 +145,8 @@ export interface ProjectInventory {
   root: string;
   manifests: ProjectManifest[];
   lockfile: Lockfile | null;
+  /** The lockfile's dependency graph (who pulls what in); null without a lockfile. */
+  graph: LockGraph | null;
   packageManager: { name: PackageManagerName; version: string | null; reason: string };
   problems: FileProblem[];
 }

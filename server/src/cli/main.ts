@@ -1,0 +1,103 @@
+/**
+ * `install-guard` entry point: parse arguments, run the engine, print the report, and
+ * exit 0 (nothing at or above --fail-on), 1 (findings at or above it) or 2 (usage or
+ * fatal error). Reports go to stdout (or --output); progress and errors to stderr.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { atOrAbove } from '../analysis/findings';
+import { runAudit, type AuditRun } from '../engine';
+import { toJsonReport } from '../report/jsonReport';
+import { toSarifReport } from '../report/sarifReport';
+import { toTextReport } from '../report/textReport';
+import { HELP, parseCliArgs, UsageError, type AuditArgs } from './args';
+import { ProgressLine } from './progress';
+
+declare const INSTALL_GUARD_VERSION: string | undefined;
+const VERSION = typeof INSTALL_GUARD_VERSION === 'string' ? INSTALL_GUARD_VERSION : '0.0.0-dev';
+
+export async function main(argv: string[]): Promise<number> {
+  let args;
+  try {
+    args = parseCliArgs(argv);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    process.stderr.write(`install-guard: ${error.message}\nRun \`install-guard help\` for usage.\n`);
+    return 2;
+  }
+  switch (args.command) {
+    case 'version':
+      process.stdout.write(`${VERSION}\n`);
+      return 0;
+    case 'help':
+      process.stdout.write(HELP);
+      return 0;
+    case 'audit':
+      return audit(args);
+  }
+}
+
+async function audit(args: AuditArgs): Promise<number> {
+  const progress = new ProgressLine(process.stderr, !args.quiet && args.output === null ? 1000 : Infinity);
+  let run: AuditRun;
+  try {
+    run = await runAudit(resolve(args.dir), {
+      registry: args.registry,
+      cacheDir: args.cache,
+      offline: args.offline,
+      useInstalled: args.useInstalled,
+      concurrency: args.concurrency,
+      timeoutMs: args.timeoutMs,
+      onProgress: (done, total) => progress.update(`install-guard: registry metadata ${done}/${total}`),
+    });
+  } catch (error) {
+    progress.clear();
+    process.stderr.write(`install-guard: ${(error as Error).message}\n`);
+    return 2;
+  } finally {
+    progress.clear();
+  }
+  const { report } = run;
+  if (!report.inventory.manifests.length && !report.inventory.lockfile) {
+    process.stderr.write(`install-guard: ${report.inventory.problems[0]?.message ?? 'nothing to audit'}\n`);
+    return 2;
+  }
+
+  const texts = new Map<string, string | null>();
+  const fileText = (file: string) => {
+    if (!texts.has(file)) texts.set(file, run.fileText(file) ?? readOrNull(file));
+    return texts.get(file)!;
+  };
+  const context = { toolVersion: VERSION, registry: run.registry, offline: args.offline, fileText };
+  const output =
+    args.format === 'json'
+      ? JSON.stringify(toJsonReport(report, context), null, 2) + '\n'
+      : args.format === 'sarif'
+        ? JSON.stringify(toSarifReport(report, context), null, 2) + '\n'
+        : toTextReport(report, { ...context, width: process.stdout.isTTY ? process.stdout.columns : 0 });
+  if (args.output) writeFileSync(args.output, output);
+  else process.stdout.write(output);
+
+  const failing = args.failOn === 'none' ? [] : report.findings.filter((f) => atOrAbove(f.severity, args.failOn as 'error'));
+  return failing.length > 0 ? 1 : 0;
+}
+
+function readOrNull(file: string): string | null {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return null;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      process.stderr.write(`install-guard: internal error: ${(error as Error)?.stack ?? String(error)}\n`);
+      process.exitCode = 2;
+    },
+  );
+}

@@ -1,0 +1,515 @@
+/**
+ * yarn.lock -> the lockfile model, for both formats Yarn writes under that name:
+ *  - classic (Yarn 1, "# yarn lockfile v1"): Yarn's own indentation syntax, read with
+ *    @yarnpkg/lockfile (Yarn 1's parser);
+ *  - Berry (Yarn 2+, a `__metadata` block): YAML, read with @yarnpkg/parsers' parseSyml.
+ *
+ * Both key each entry by its descriptors ("name@range, name@range2") and record no offsets,
+ * so spans come from a light scan of the unindented key lines, matched to the parsed
+ * entries by their descriptors. Neither format has an install-script flag (lockfileFlag
+ * null) nor npm integrity for Berry (its checksum hashes Yarn's cache zip, not the tarball).
+ *
+ * Importers: classic records none (create "." without edges; `linkYarnImporters` adds the
+ * manifests' edges). Berry records each workspace as a `workspace:` entry with its
+ * dependencies but without dev vs prod, so `linkYarnImporters` also sets those kinds.
+ */
+import { basename } from 'node:path';
+import { parse as parseClassicLockfile } from '@yarnpkg/lockfile';
+import { parseSyml } from '@yarnpkg/parsers';
+import {
+  FileParseError,
+  type DependencyKind,
+  type EdgeKind,
+  type FileProblem,
+  type LockEdge,
+  type LockedPackage,
+  type LockImporter,
+  type Lockfile,
+  type SourceKind,
+  type Span,
+} from '../model/inventory';
+import { isRecord, rejectConflictMarkers, stringOrNull } from './lockJson';
+import { classifyResolved, classifySpec } from './sourceKind';
+import { LineIndex } from './textPosition';
+
+/** What linkYarnImporters needs of a package.json (ProjectManifest fits). */
+export interface YarnImporterManifest {
+  dir: string;
+  name?: string | null;
+  dependencies: readonly { name: string; spec: string; kind: DependencyKind }[];
+}
+
+interface YarnIndex {
+  /** Every descriptor of every entry -> the entry's id, or WORKSPACE + dir for Berry workspaces. */
+  byDescriptor: Map<string, string>;
+  /** Berry: per workspace dir, the edges its entry declares, by dependency name. */
+  workspaceEdges: Map<string, Map<string, LockEdge[]>>;
+}
+
+const WORKSPACE = '\0workspace:';
+const indexes = new WeakMap<Lockfile, YarnIndex>();
+const PROTOCOL = /^[a-z][a-z0-9+.-]*:/i;
+
+export function parseYarnLock(file: string, text: string): Lockfile {
+  rejectConflictMarkers(file, text);
+  return /^__metadata:/m.test(text) ? parseBerry(file, text) : parseClassic(file, text);
+}
+
+// ---------------------------------------------------------------------------------- classic
+
+function parseClassic(file: string, text: string): Lockfile {
+  const what = basename(file) || 'yarn.lock';
+  const parsed = readClassic(file, text, what);
+  const problems: FileProblem[] = [];
+  const problem = (message: string, span?: Span) => problems.push(span ? { file, message, span } : { file, message });
+
+  // The parser gives every descriptor of an entry the same object: group them back.
+  const groups = new Map<Record<string, unknown>, string[]>();
+  for (const descriptor of Object.keys(parsed)) {
+    const value = parsed[descriptor];
+    if (!isRecord(value)) {
+      problem(`${JSON.stringify(descriptor)} is not an entry (${typeof value} at the top level); it is left out`, fallbackSpan(text, descriptor));
+      continue;
+    }
+    const list = groups.get(value);
+    if (list) list.push(descriptor);
+    else groups.set(value, [descriptor]);
+  }
+  const spanOf = new Map<Record<string, unknown>, Span>();
+  for (const key of scanTopLevelKeys(text)) {
+    const value = parsed[splitClassicKey(key.raw)[0] ?? ''];
+    if (isRecord(value) && !spanOf.has(value)) spanOf.set(value, key.span);
+  }
+
+  const byDescriptor = new Map<string, string>();
+  const entries: { pkg: LockedPackage; value: Record<string, unknown> }[] = [];
+  for (const [value, descriptors] of groups) {
+    const span = spanOf.get(value) ?? fallbackSpan(text, descriptors[0]!);
+    const first = splitDescriptor(descriptors[0]!);
+    const version = stringOrNull(value.version);
+    if (!first || version === null) {
+      problem(`entry ${JSON.stringify(descriptors.join(', '))} has no ${first ? 'version' : 'name@range key'}; it is left out`, span);
+      continue;
+    }
+    const name = aliasTarget(first.range) ?? first.name;
+    const resolved = stringOrNull(value.resolved);
+    // The range says git/file/link/tarball where the resolved URL cannot: a GitHub shorthand
+    // resolves to a codeload tarball, which only the descriptor shows to be a git commit.
+    const fromSpec = classifySpec(first.range, name);
+    const source: SourceKind = fromSpec !== 'registry' ? fromSpec : classifyResolved(resolved, name);
+    const pkg = newPackage(descriptors[0]!, name, version, source, resolved, span);
+    pkg.integrity = stringOrNull(value.integrity);
+    for (const descriptor of descriptors) byDescriptor.set(descriptor, pkg.id);
+    entries.push({ pkg, value });
+  }
+
+  for (const { pkg, value } of entries) {
+    for (const [field, kind] of [['dependencies', 'prod'], ['optionalDependencies', 'optional']] as const) {
+      for (const [dep, range] of Object.entries(stringRecord(value[field]))) {
+        const to = byDescriptor.get(`${dep}@${range}`);
+        if (to) pkg.edges.push({ to, kind });
+        else problem(`${pkg.id}: ${field} "${dep}@${range}" has no entry in ${what}`, pkg.span);
+      }
+    }
+  }
+
+  const lockfile: Lockfile = {
+    file,
+    format: 'yarn-classic',
+    text,
+    importers: [{ dir: '.', edges: [] }],
+    packages: entries.map((e) => e.pkg),
+    problems,
+  };
+  indexes.set(lockfile, { byDescriptor, workspaceEdges: new Map() });
+  return lockfile;
+}
+
+/** Runs Yarn 1's parser, turning its errors (and its two ways to hang) into FileParseErrors. */
+function readClassic(file: string, text: string, what: string): Record<string, unknown> {
+  function fail(reason: string, offset: number): never {
+    const at = new LineIndex(text).positionAt(offset);
+    const end = text.indexOf('\n', offset);
+    throw new FileParseError(file, `${what} is not a valid yarn lockfile v1: ${reason} at line ${at.line + 1}, column ${at.character + 1}`, {
+      start: offset,
+      end: Math.max(offset + 1, end < 0 ? text.length : end),
+    });
+  }
+  // Yarn 1's tokenizer loops forever on a string or a comment that reaches the end of the
+  // text (a truncated file): refuse an unterminated string, and end the text with a newline.
+  const open = unterminatedString(text);
+  if (open >= 0) fail('a quoted string is not closed (truncated file?)', open);
+  let result: ReturnType<typeof parseClassicLockfile>;
+  try {
+    result = parseClassicLockfile(text.endsWith('\n') ? text : `${text}\n`, what);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    const position = / (\d+):\d+ in /.exec(message);
+    if (position) {
+      const reason = message.slice(0, position.index).replace(/: \{[\s\S]*\}$/, '');
+      fail(reason.toLowerCase(), offsetOfYarnLine(text, Number(position[1])));
+    }
+    if (message === 'Invalid number of spaces') {
+      const odd = /^(?: {2})* (?=\S)/m.exec(text);
+      fail('an odd number of spaces of indentation', odd ? odd.index : 0);
+    }
+    fail(message.split('\n')[0]!, text.length > 0 ? text.length - 1 : 0);
+  }
+  // "merge"/"conflict" means it saw <<<<<<< ======= >>>>>>> somewhere (not at a line start,
+  // or rejectConflictMarkers would have refused the file): do not trust its automatic merge.
+  if (result.type !== 'success') fail('merge conflict markers inside the text', Math.max(0, text.indexOf('<<<<<<<')));
+  return result.object as Record<string, unknown>;
+}
+
+/**
+ * Where Yarn 1's tokenizer says line `line` starts. It counts lines its own way: a newline
+ * followed by another newline is read as one (meant for "\r\n"), so past a blank line its
+ * numbers run behind the file's; replaying that count finds the real line. Its column is
+ * as unreliable, so the offset is that line's first non-space character.
+ */
+function offsetOfYarnLine(text: string, line: number): number {
+  let i = 0;
+  for (let current = 1; current < line && i < text.length; ) {
+    const c = text.charCodeAt(i);
+    if (c === 10 || c === 13) {
+      i += text.charCodeAt(i + 1) === 10 ? 2 : 1;
+      current++;
+    } else i++;
+  }
+  while (text.charCodeAt(i) === 32) i++;
+  return Math.min(i, Math.max(0, text.length - 1));
+}
+
+/** Offset of a `"` that no later `"` on its line closes, outside comments; -1 if none. */
+function unterminatedString(text: string): number {
+  let lineStart = 0;
+  while (lineStart < text.length) {
+    let lineEnd = text.indexOf('\n', lineStart);
+    if (lineEnd < 0) lineEnd = text.length;
+    let i = lineStart;
+    while (i < lineEnd && text.charCodeAt(i) === 32) i++;
+    if (text.charCodeAt(i) !== 35 /* # */) {
+      for (let open = -1; i < lineEnd; i++) {
+        const c = text.charCodeAt(i);
+        if (c === 92 /* \ */ && open >= 0) i++;
+        else if (c === 34 /* " */) open = open >= 0 ? -1 : i;
+        if (i + 1 >= lineEnd && open >= 0) return open;
+      }
+    }
+    lineStart = lineEnd + 1;
+  }
+  return -1;
+}
+
+/** `"a@1", a@2` -> ['a@1', 'a@2'], as Yarn 1's tokenizer reads a key line. */
+function splitClassicKey(raw: string): string[] {
+  const out: string[] = [];
+  for (const m of raw.matchAll(/"((?:[^"\\]|\\.)*)"|([^,\s][^,]*)/g)) {
+    out.push(m[1] !== undefined ? unquoteJson(m[1]) : m[2]!.trim());
+  }
+  return out;
+}
+
+// ------------------------------------------------------------------------------------ Berry
+
+function parseBerry(file: string, text: string): Lockfile {
+  const what = basename(file) || 'yarn.lock';
+  let parsed: Record<string, unknown>;
+  try {
+    parsed = parseSyml(text);
+  } catch (error) {
+    throw yamlError(file, text, what, error);
+  }
+  const problems: FileProblem[] = [];
+  const problem = (message: string, span?: Span) => problems.push(span ? { file, message, span } : { file, message });
+  if (!isRecord(parsed.__metadata)) {
+    throw new FileParseError(file, `${what} has a __metadata key that is not a block: it is not a Yarn Berry lockfile`, fallbackSpan(text, '__metadata'));
+  }
+  const spans = new Map<string, Span>();
+  for (const key of scanTopLevelKeys(text)) spans.set(unquoteYamlKey(key.raw), key.span);
+
+  const byDescriptor = new Map<string, string>();
+  /** Builtin compat patches (`X@patch:X@npm%3A^1#optional!builtin<compat/X>`) by the plain descriptor they wrap. */
+  const patchOf = new Map<string, string>();
+  /** Patch entries -> the descriptor of the package they are made from. */
+  const patchSource = new Map<LockedPackage, string>();
+  const entries: { pkg: LockedPackage | null; dir: string | null; value: Record<string, unknown>; span: Span }[] = [];
+  for (const [key, value] of Object.entries(parsed)) {
+    if (key === '__metadata') continue;
+    const span = spans.get(key) ?? fallbackSpan(text, key);
+    const descriptors = key.split(/ *, */).filter((d) => d !== '');
+    const resolution = isRecord(value) ? stringOrNull(value.resolution) : null;
+    const locator = resolution === null ? null : splitDescriptor(resolution);
+    if (!isRecord(value) || !locator || descriptors.length === 0) {
+      problem(`entry ${JSON.stringify(key)} has no ${isRecord(value) ? 'resolution ("name@protocol:…")' : 'fields'}; it is left out`, span);
+      continue;
+    }
+    const ref = locator.range;
+    if (ref.startsWith('workspace:')) {
+      const dir = ref.slice('workspace:'.length).replace(/^\.\//, '').replace(/\/+$/, '') || '.';
+      for (const d of descriptors) byDescriptor.set(d, WORKSPACE + dir);
+      entries.push({ pkg: null, dir, value, span });
+      continue;
+    }
+    const source = berrySource(ref, locator.name);
+    const version = stringOrNull(value.version) ?? (ref.startsWith('npm:') ? ref.slice(4) : null);
+    if (version === null) problem(`entry ${JSON.stringify(key)} has no version`, span);
+    // resolved: the protocol part (`git+https://…#commit=…`, `patch:…`), null for npm: (the
+    // configured registry). integrity stays null: `checksum` hashes Yarn's cache zip.
+    const pkg = newPackage(descriptors[0]!, locator.name, version ?? '', source, ref.startsWith('npm:') ? null : ref, span);
+    for (const d of descriptors) {
+      byDescriptor.set(d, pkg.id);
+      const wrapped = /^(?:[^@]+|@[^@]+)@patch:([^#]+)#(?:optional!)?builtin</.exec(d);
+      if (wrapped) patchOf.set(safeDecode(wrapped[1]!), pkg.id);
+    }
+    // Made from: the key's descriptor (`…@npm%3A^2.3.3`) names the entry it wraps.
+    const inner = source === 'patch' ? /@patch:([^#]+)#/.exec(descriptors[0]!) : null;
+    if (inner) patchSource.set(pkg, safeDecode(inner[1]!));
+    entries.push({ pkg, dir: null, value, span });
+  }
+
+  const byName = idsByName(byDescriptor);
+  const resolveEdge = (dep: string, range: string): string[] => {
+    const descriptor = PROTOCOL.test(range) ? `${dep}@${range}` : `${dep}@npm:${range}`;
+    // A root `resolutions` override makes Yarn lock the overriding descriptor instead: when
+    // the name has a single entry, that entry is the one installed.
+    const only = byName.get(dep);
+    const to = byDescriptor.get(`${dep}@${range}`) ?? byDescriptor.get(descriptor) ?? (only?.size === 1 ? [...only][0] : undefined);
+    if (to === undefined) return [];
+    // Yarn rewrites a plain descriptor to its builtin compat patch when it installs.
+    const patched = patchOf.get(descriptor);
+    return patched && patched !== to ? [to, patched] : [to];
+  };
+  const importers: LockImporter[] = [];
+  const workspaceEdges = new Map<string, Map<string, LockEdge[]>>();
+  for (const { pkg, dir, value, span } of entries) {
+    const edges: LockEdge[] = [];
+    const edgesByName = new Map<string, LockEdge[]>();
+    const meta = isRecord(value.dependenciesMeta) ? value.dependenciesMeta : {};
+    for (const [dep, range] of Object.entries(stringRecord(value.dependencies))) {
+      const targets = resolveEdge(dep, range);
+      const label = pkg ? pkg.id : `workspace ${dir}`;
+      if (targets.length === 0) problem(`${label}: dependency "${dep}@${range}" has no entry in ${what}`, span);
+      const depMeta = meta[dep];
+      const kind: EdgeKind = isRecord(depMeta) && String(depMeta.optional) === 'true' ? 'optional' : 'prod';
+      // A target in another workspace is an importer, not a package: no edge.
+      const depEdges = targets.filter((to) => !to.startsWith(WORKSPACE)).map((to) => ({ to, kind }));
+      edges.push(...depEdges);
+      edgesByName.set(dep, depEdges);
+    }
+    // peerDependencies are ranges the parent satisfies (Yarn's virtual packages are not
+    // locked), so they add no edge: the parent's own dependency edge already reaches them.
+    if (pkg) {
+      // A patch entry is built from the package it wraps: keep that one reachable through it.
+      const madeFrom = patchSource.has(pkg) ? byDescriptor.get(patchSource.get(pkg)!) : undefined;
+      if (madeFrom !== undefined && !madeFrom.startsWith(WORKSPACE)) edges.unshift({ to: madeFrom, kind: 'prod' });
+      pkg.edges = edges;
+    } else if (dir !== null) {
+      importers.push({ dir, edges });
+      workspaceEdges.set(dir, edgesByName);
+    }
+  }
+  if (!importers.some((i) => i.dir === '.')) importers.unshift({ dir: '.', edges: [] });
+
+  const lockfile: Lockfile = {
+    file,
+    format: 'yarn-berry',
+    text,
+    importers,
+    packages: entries.flatMap((e) => (e.pkg ? [e.pkg] : [])),
+    problems,
+  };
+  indexes.set(lockfile, { byDescriptor, workspaceEdges });
+  return lockfile;
+}
+
+/** The source a Berry resolution (`name@<protocol>:…`) names. */
+function berrySource(ref: string, name: string): SourceKind {
+  if (ref.startsWith('npm:')) return 'registry';
+  if (ref.startsWith('patch:')) return 'patch';
+  // exec: runs a local script that produces the package: no registry can vouch for it.
+  if (ref.startsWith('exec:')) return 'file';
+  const source = classifyResolved(ref, name);
+  // An unknown plugin protocol is not the registry either.
+  return source === 'registry' && !/^https?:/i.test(ref) ? 'tarball' : source;
+}
+
+function yamlError(file: string, text: string, what: string, error: unknown): FileParseError {
+  const mark = (error as { mark?: { position?: number } }).mark;
+  const reason = (error as { reason?: string }).reason ?? (error instanceof Error ? error.message : String(error));
+  if (mark && typeof mark.position === 'number') {
+    // At the end of the stream js-yaml points past the text: show the last line instead.
+    const start = Math.max(0, Math.min(mark.position, text.length - 1));
+    const at = new LineIndex(text).positionAt(start);
+    const truncated = text.endsWith('\n') ? '' : ' (the file does not end with a newline: truncated?)';
+    return new FileParseError(file, `${what} is not valid YAML: ${reason} at line ${at.line + 1}, column ${at.character + 1}${truncated}`, {
+      start,
+      end: Math.min(text.length, start + 1),
+    });
+  }
+  return new FileParseError(file, `${what} is not valid YAML: ${reason.split('\n')[0]}`);
+}
+
+// ------------------------------------------------------------------------------- importers
+
+/**
+ * Adds the edges of each package.json to its importer. yarn.lock classic records no
+ * importers: each manifest dependency `name@spec` is resolved to the entry listing that
+ * descriptor. Berry records each workspace's dependencies but not whether they are dev:
+ * the manifest sets the kind (prod wins when a name is in several blocks; an edge the
+ * lockfile marks optional stays optional). Workspace and link dependencies add no edge.
+ */
+export function linkYarnImporters(lockfile: Lockfile, manifests: readonly YarnImporterManifest[]): void {
+  if (lockfile.format !== 'yarn-classic' && lockfile.format !== 'yarn-berry') return;
+  let index = indexes.get(lockfile);
+  if (!index) {
+    const fresh = parseYarnLock(lockfile.file, lockfile.text);
+    lockfile.importers = fresh.importers;
+    index = indexes.get(fresh)!;
+  }
+  const berry = lockfile.format === 'yarn-berry';
+  const workspaceNames = new Set(manifests.map((m) => m.name).filter((n): n is string => !!n));
+  for (const manifest of manifests) {
+    let importer = lockfile.importers.find((i) => i.dir === manifest.dir);
+    if (!importer) lockfile.importers.push((importer = { dir: manifest.dir, edges: [] }));
+    const recorded = index.workspaceEdges.get(manifest.dir);
+    const kinds = new Map<string, { kind: EdgeKind; spec: string }>();
+    for (const dep of manifest.dependencies) {
+      if (dep.kind === 'peerDependencies') continue; // installed by whoever depends on this workspace
+      const kind = edgeKind(dep.kind);
+      const seen = kinds.get(dep.name);
+      if (!seen || rank(kind) > rank(seen.kind)) kinds.set(dep.name, { kind, spec: dep.spec });
+    }
+    for (const [name, { kind, spec }] of kinds) {
+      const edges = recorded?.get(name);
+      if (edges) {
+        for (const edge of edges) edge.kind = kind === 'prod' && edge.kind === 'optional' ? 'optional' : kind;
+        continue;
+      }
+      const descriptor = berry && !PROTOCOL.test(spec) ? `${name}@npm:${spec}` : `${name}@${spec}`;
+      const to = index.byDescriptor.get(`${name}@${spec}`) ?? index.byDescriptor.get(descriptor);
+      if (to !== undefined) {
+        if (!to.startsWith(WORKSPACE) && !importer.edges.some((e) => e.to === to)) importer.edges.push({ to, kind });
+        continue;
+      }
+      if (/^(workspace|link|portal):/.test(spec) || workspaceNames.has(name)) continue;
+      lockfile.problems.push({
+        file: lockfile.file,
+        message: `${manifest.dir === '.' ? '' : `${manifest.dir}/`}package.json depends on "${name}@${spec}", which ${basename(lockfile.file)} does not lock: the lockfile is out of date — run yarn install`,
+      });
+    }
+  }
+}
+
+function edgeKind(kind: DependencyKind): EdgeKind {
+  return kind === 'devDependencies' ? 'dev' : kind === 'optionalDependencies' ? 'optional' : 'prod';
+}
+
+function rank(kind: EdgeKind): number {
+  return kind === 'prod' ? 3 : kind === 'optional' ? 2 : 1;
+}
+
+// --------------------------------------------------------------------------------- helpers
+
+interface TopLevelKey {
+  /** The key as written, quotes included, without the trailing colon. */
+  raw: string;
+  span: Span;
+}
+
+/**
+ * Every entry key of a yarn.lock: an unindented, non-comment line ending in ':' (or YAML's
+ * explicit `? key` form Berry uses for keys over 1024 characters).
+ */
+function scanTopLevelKeys(text: string): TopLevelKey[] {
+  const keys: TopLevelKey[] = [];
+  const line = /^[^\s#][^\r\n]*/gm;
+  for (let m = line.exec(text); m; m = line.exec(text)) {
+    const content = m[0].trimEnd();
+    if (content.startsWith('? ')) {
+      const raw = content.slice(2).trim();
+      const start = m.index + m[0].indexOf(raw);
+      keys.push({ raw, span: { start, end: start + raw.length } });
+    } else if (content.endsWith(':')) {
+      const raw = content.slice(0, -1).trimEnd();
+      keys.push({ raw, span: { start: m.index, end: m.index + raw.length } });
+    }
+  }
+  return keys;
+}
+
+function unquoteYamlKey(raw: string): string {
+  if (raw.length >= 2 && raw.startsWith('"') && raw.endsWith('"')) return unquoteJson(raw.slice(1, -1));
+  if (raw.length >= 2 && raw.startsWith("'") && raw.endsWith("'")) return raw.slice(1, -1).replace(/''/g, "'");
+  return raw;
+}
+
+/** The content of a double-quoted string, its escapes read as JSON reads them. */
+function unquoteJson(inner: string): string {
+  try {
+    return JSON.parse(`"${inner}"`) as string;
+  } catch {
+    return inner;
+  }
+}
+
+/** Where a key the scan missed (hand-formatted text) is, at worst the file's first character. */
+function fallbackSpan(text: string, key: string): Span {
+  const at = text.indexOf(key);
+  return at < 0 ? { start: 0, end: 0 } : { start: at, end: at + key.length };
+}
+
+/** `@scope/name@range` -> { name: '@scope/name', range }; the separator is the first '@' after a scope. */
+function splitDescriptor(descriptor: string): { name: string; range: string } | null {
+  const at = descriptor.indexOf('@', descriptor.startsWith('@') ? 1 : 0);
+  return at > 0 ? { name: descriptor.slice(0, at), range: descriptor.slice(at + 1) } : null;
+}
+
+/** The real package of an alias range `npm:real@^1` (classic writes no name field). */
+function aliasTarget(range: string): string | null {
+  if (!range.startsWith('npm:')) return null;
+  const inner = splitDescriptor(range.slice(4));
+  return inner ? inner.name : range.slice(4) || null;
+}
+
+function newPackage(id: string, name: string, version: string, source: SourceKind, resolved: string | null, span: Span): LockedPackage {
+  return {
+    id,
+    name,
+    version,
+    source,
+    resolved,
+    integrity: null,
+    lockfileFlag: null, // yarn.lock has no install-script flag
+    span,
+    installPath: null, // the layout (node_modules, PnP) is not recorded per entry
+    edges: [],
+    dev: false,
+    optional: false,
+    direct: false,
+  };
+}
+
+/** Descriptor name (the alias for `a@npm:b@1`) -> the ids of the entries locked under it. */
+function idsByName(byDescriptor: Map<string, string>): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>();
+  for (const [descriptor, id] of byDescriptor) {
+    const name = splitDescriptor(descriptor)?.name ?? '';
+    out.set(name, (out.get(name) ?? new Set<string>()).add(id));
+  }
+  return out;
+}
+
+function safeDecode(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
+}
+
+function stringRecord(value: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (isRecord(value)) for (const [k, v] of Object.entries(value)) if (typeof v === 'string') out[k] = v;
+  return out;
+}

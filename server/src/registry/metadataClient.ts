@@ -1,0 +1,255 @@
+/**
+ * Per-version registry metadata through pacote, reduced to VersionFacts. Lookups go
+ * memory -> disk facts cache -> registry (full packument: the abbreviated one lacks script
+ * text and publish times), with one packument request per package however many of its
+ * versions a lockfile holds, bounded concurrency, timeouts and retries. Every lookup ends
+ * in a result, never a thrown error, and only registry versions are ever fetched: no git
+ * clone, no `prepare`, no tarball extraction can happen here.
+ */
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { LRUCache } from 'lru-cache';
+import semver from 'semver';
+import { versionKey } from '../model/inventory';
+import { FactsCache, factsKey } from './factsCache';
+import type { RegistryConfig } from './npmConfig';
+import {
+  classifyRegistryError, failure, offlineMiss, unsupportedSpec, versionMissing,
+  type LookupContext, type LookupFailure,
+} from './registryErrors';
+import { extractVersionFacts, integrityAgrees, type VersionFacts } from './versionFacts';
+
+// pacote's published types are for v11; this is the part of v21 we use.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const pacote = require('pacote') as {
+  RegistryFetcher: new (spec: string, opts: Record<string, unknown>) => { packument(): Promise<Record<string, unknown>> };
+};
+
+export type LookupResult =
+  | { ok: true; facts: VersionFacts; from: 'memory' | 'disk' | 'registry' }
+  | LookupFailure;
+
+export interface LookupItem {
+  name: string;
+  version: string;
+  /** The lockfile's integrity: cached facts that disagree with it are not used. */
+  integrity?: string | null;
+}
+
+export interface MetadataClientOptions {
+  config: RegistryConfig;
+  /** Where facts (and pacote's HTTP cache, `_cacache`) live; null: memory only. */
+  cacheDir: string | null;
+  /** Facts cache (and HTTP cache) only; a miss is `offline-miss`. Default: npm's `offline`. */
+  offline?: boolean;
+  /** Packument requests in flight at once. Default 16. */
+  concurrency?: number;
+  /** Per request. Default 30 s, or npm's `fetch-timeout` where the user set it. */
+  timeoutMs?: number;
+  /** Retries of a failed request (5xx, reset, timeout). Default npm's `fetch-retries` (2). */
+  retries?: number;
+  /** First retry delay; doubles each retry. Default 250 ms. */
+  retryMinTimeoutMs?: number;
+  /** Budget for packuments kept in memory, estimated from their size on the wire. Default 256 MB. */
+  packumentCacheBytes?: number;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface MetadataStats {
+  /** Packument requests sent (retries inside one request not counted). */
+  requests: number;
+  /** Lookups answered from memory (facts or an already fetched packument). */
+  cacheHits: number;
+  diskHits: number;
+  failures: number;
+}
+
+/** Valid npm names, including legacy mixed-case ones; nothing URL- or path-like. */
+const PACKAGE_NAME = /^(?:@[A-Za-z0-9~-][A-Za-z0-9._~-]*\/)?[A-Za-z0-9~_-][A-Za-z0-9._~-]*$/;
+
+export class MetadataClient {
+  private readonly config: RegistryConfig;
+  private readonly cacheDir: string | null;
+  private readonly offline: boolean;
+  private readonly timeoutMs: number;
+  private readonly fetchOptions: Record<string, unknown>;
+  private readonly facts = new LRUCache<string, VersionFacts>({ max: 100_000 });
+  private readonly packuments: LRUCache<string, Record<string, unknown>>;
+  private readonly inflight = new Map<string, Promise<Record<string, unknown>>>();
+  private readonly slots: Semaphore;
+  private disk: Promise<FactsCache | null> | null = null;
+  private readonly counters: MetadataStats = { requests: 0, cacheHits: 0, diskHits: 0, failures: 0 };
+
+  constructor(private readonly opts: MetadataClientOptions) {
+    this.config = opts.config;
+    this.cacheDir = opts.cacheDir;
+    this.offline = opts.offline ?? opts.config.offline;
+    this.timeoutMs = opts.timeoutMs ?? (opts.config.originOf('fetch-timeout') ? opts.config.fetchTimeoutMs : 30_000);
+    this.slots = new Semaphore(Math.max(1, opts.concurrency ?? 16));
+    this.packuments = new LRUCache<string, Record<string, unknown>>({
+      maxSize: opts.packumentCacheBytes ?? 256 * 1024 * 1024,
+      // Parsed JSON takes a few times its wire size; unknown sizes count as 1 MB.
+      sizeCalculation: (p) => Math.max(1, Number(p._contentLength ?? 1_000_000) * 4),
+    });
+    const minTimeout = opts.retryMinTimeoutMs ?? 250;
+    this.fetchOptions = {
+      ...opts.config.fetchOptions,
+      fullMetadata: true,
+      packumentCache: this.packuments,
+      // No cache path means make-fetch-happen stores nothing (and never writes into ~/.npm).
+      cache: opts.cacheDir ? join(opts.cacheDir, '_cacache') : undefined,
+      offline: this.offline,
+      timeout: this.timeoutMs,
+      retry: {
+        retries: opts.retries ?? opts.config.fetchRetries,
+        factor: 2,
+        minTimeout,
+        maxTimeout: minTimeout * 8,
+      },
+    };
+  }
+
+  async lookup(name: string, version: string, integrity?: string | null): Promise<LookupResult> {
+    const result = await this.lookupOne(name, version, integrity ?? null);
+    if (!result.ok) this.counters.failures++;
+    return result;
+  }
+
+  /** Looks up every distinct name@version; the map is keyed by `versionKey(name, version)`. */
+  async lookupAll(items: Iterable<LookupItem>): Promise<Map<string, LookupResult>> {
+    const unique = new Map<string, LookupItem>();
+    for (const item of items) {
+      const key = versionKey(item.name, item.version);
+      if (!unique.has(key) || (!unique.get(key)!.integrity && item.integrity)) unique.set(key, item);
+    }
+    const results = new Map<string, LookupResult>();
+    const total = unique.size;
+    let done = 0;
+    await Promise.all(
+      [...unique].map(async ([key, item]) => {
+        results.set(key, await this.lookup(item.name, item.version, item.integrity));
+        this.opts.onProgress?.(++done, total);
+      }),
+    );
+    return results;
+  }
+
+  /** Writes new facts to the disk cache (call once at the end of a run). */
+  async flush(): Promise<void> {
+    const disk = await this.diskCache();
+    await disk?.flush();
+  }
+
+  /** Forgets everything: memory, the facts file and the HTTP cache. */
+  async clearCache(): Promise<void> {
+    this.facts.clear();
+    this.packuments.clear();
+    const disk = await this.diskCache();
+    await disk?.clear();
+    if (this.cacheDir) await rm(join(this.cacheDir, '_cacache'), { recursive: true, force: true });
+  }
+
+  stats(): MetadataStats {
+    return { ...this.counters };
+  }
+
+  private diskCache(): Promise<FactsCache | null> {
+    this.disk ??= this.cacheDir ? FactsCache.open(this.cacheDir) : Promise.resolve(null);
+    return this.disk;
+  }
+
+  private async lookupOne(name: string, version: string, integrity: string | null): Promise<LookupResult> {
+    if (!PACKAGE_NAME.test(name) || name.startsWith('.')) {
+      return unsupportedSpec(name, version, 'not a valid npm package name; not fetched');
+    }
+    // Only exact registry versions: a git URL, tarball URL, path or alias never reaches pacote.
+    const clean = semver.valid(version);
+    if (!clean) {
+      return unsupportedSpec(name, version, 'not an exact registry version (git, file, URL or alias dependency); not fetched');
+    }
+    const registry = this.config.registryFor(name);
+    const key = factsKey(registry, name, version);
+    const usable = (f: VersionFacts | undefined): f is VersionFacts =>
+      !!f && (!integrity || integrityAgrees(integrity, f));
+
+    const inMemory = this.facts.get(key);
+    if (usable(inMemory)) {
+      this.counters.cacheHits++;
+      return { ok: true, facts: inMemory, from: 'memory' };
+    }
+    const disk = await this.diskCache();
+    const onDisk = disk?.get(key);
+    if (usable(onDisk)) {
+      this.counters.diskHits++;
+      this.facts.set(key, onDisk);
+      return { ok: true, facts: onDisk, from: 'disk' };
+    }
+
+    const ctx: LookupContext = { name, version, registry, timeoutMs: this.timeoutMs };
+    // Without an HTTP cache, make-fetch-happen would go to the network even in offline mode.
+    if (this.offline && !this.cacheDir) return offlineMiss(ctx);
+
+    let packument: Record<string, unknown>;
+    try {
+      packument = await this.packument(name, registry);
+    } catch (err) {
+      return classifyRegistryError(err, ctx);
+    }
+    if (typeof packument !== 'object' || packument === null || typeof packument.versions !== 'object' || packument.versions === null) {
+      return failure(ctx, 'garbage', '{registry} answered with something that is not a packument');
+    }
+    const facts = extractVersionFacts(packument, version, registry) ??
+      (clean !== version ? extractVersionFacts(packument, clean, registry) : null);
+    if (!facts) return versionMissing(ctx);
+    // A registry must not answer for one package with another's metadata.
+    if (facts.name !== name || (facts.version !== version && facts.version !== clean)) {
+      return failure(ctx, 'garbage', `{registry} answered with the manifest of ${facts.name}@${facts.version}`);
+    }
+    this.facts.set(key, facts);
+    disk?.set(key, facts);
+    return { ok: true, facts, from: 'registry' };
+  }
+
+  /** One request per package at a time, reused by every version of it. */
+  private packument(name: string, registry: string): Promise<Record<string, unknown>> {
+    // pacote's own key for the packument cache it shares with us.
+    const cacheKey = `full:${registry.replace(/\/+$/, '')}/${name.replace('/', '%2f')}`;
+    const cached = this.packuments.get(cacheKey);
+    if (cached) {
+      this.counters.cacheHits++;
+      return Promise.resolve(cached);
+    }
+    let pending = this.inflight.get(cacheKey);
+    if (pending) {
+      this.counters.cacheHits++;
+      return pending;
+    }
+    pending = this.slots.run(() => {
+      if (!this.packuments.has(cacheKey)) this.counters.requests++;
+      // RegistryFetcher directly: pacote.packument() would pick a git or file fetcher for other specs.
+      return new pacote.RegistryFetcher(name, this.fetchOptions).packument();
+    });
+    this.inflight.set(cacheKey, pending);
+    pending.finally(() => this.inflight.delete(cacheKey)).catch(() => {});
+    return pending;
+  }
+}
+
+/** A counting semaphore: at most `size` tasks run at once, in arrival order. */
+class Semaphore {
+  private active = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(private readonly size: number) {}
+
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.active >= this.size) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    this.active++;
+    try {
+      return await task();
+    } finally {
+      this.active--;
+      this.waiting.shift()?.();
+    }
+  }
+}
