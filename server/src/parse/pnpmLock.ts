@@ -46,7 +46,7 @@ type Format = 'pnpm-6' | 'pnpm-9';
 export function parsePnpmLock(file: string, text: string): Lockfile {
   const what = basename(file) || 'pnpm-lock.yaml';
   rejectConflictMarkers(file, text);
-  const root = readYaml(file, text, what);
+  const root = readYamlMapping(file, text, what);
   const format = lockfileFormat(file, text, what, root.lockfileVersion);
   for (const section of ['importers', 'packages', 'snapshots']) {
     const value = root[section];
@@ -263,11 +263,15 @@ function refToKey9(name: string, ref: string): string | null {
 
 // ------------------------------------------------------------------------- reading the text
 
-function readYaml(file: string, text: string, what: string): Record<string, unknown> {
+/**
+ * YAML text -> its top-level mapping, with js-yaml (FAILSAFE schema: every scalar a string)
+ * through @yarnpkg/parsers' parseSyml; shared with the Yarn Berry parser. A syntax error
+ * becomes a FileParseError with its line.
+ */
+export function readYamlMapping(file: string, text: string, what: string): Record<string, unknown> {
   if (text.trim() === '') throw new FileParseError(file, `${what} is empty`, { start: 0, end: 0 });
-  let value: unknown;
   try {
-    value = parseSyml(text);
+    return parseSyml(text);
   } catch (error) {
     const mark = (error as { mark?: { position?: number } }).mark;
     const reason = (error as { reason?: string }).reason ?? (error instanceof Error ? error.message.split('\n')[0] : String(error));
@@ -281,9 +285,8 @@ function readYaml(file: string, text: string, what: string): Record<string, unkn
         end: Math.min(text.length, start + 1),
       });
     }
-    throw new FileParseError(file, `${what} is not a pnpm lockfile: ${reason}${truncated}`, { start: 0, end: Math.min(1, text.length) });
+    throw new FileParseError(file, `${what} is not a YAML mapping: ${reason}${truncated}`, { start: 0, end: Math.min(1, text.length) });
   }
-  return value as Record<string, unknown>;
 }
 
 function lockfileFormat(file: string, text: string, what: string, version: unknown): Format {

@@ -15,7 +15,6 @@
  */
 import { basename } from 'node:path';
 import { parse as parseClassicLockfile } from '@yarnpkg/lockfile';
-import { parseSyml } from '@yarnpkg/parsers';
 import {
   FileParseError,
   type DependencyKind,
@@ -29,6 +28,7 @@ import {
   type Span,
 } from '../model/inventory';
 import { isRecord, rejectConflictMarkers, stringOrNull } from './lockJson';
+import { readYamlMapping } from './pnpmLock';
 import { classifyResolved, classifySpec } from './sourceKind';
 import { LineIndex } from './textPosition';
 
@@ -113,14 +113,8 @@ function parseClassic(file: string, text: string): Lockfile {
     }
   }
 
-  const lockfile: Lockfile = {
-    file,
-    format: 'yarn-classic',
-    text,
-    importers: [{ dir: '.', edges: [] }],
-    packages: entries.map((e) => e.pkg),
-    problems,
-  };
+  const packages = entries.map((e) => e.pkg);
+  const lockfile: Lockfile = { file, format: 'yarn-classic', text, importers: [{ dir: '.', edges: [] }], packages, problems };
   indexes.set(lockfile, { byDescriptor, workspaceEdges: new Map() });
   return lockfile;
 }
@@ -214,12 +208,7 @@ function splitClassicKey(raw: string): string[] {
 
 function parseBerry(file: string, text: string): Lockfile {
   const what = basename(file) || 'yarn.lock';
-  let parsed: Record<string, unknown>;
-  try {
-    parsed = parseSyml(text);
-  } catch (error) {
-    throw yamlError(file, text, what, error);
-  }
+  const parsed = readYamlMapping(file, text, what);
   const problems: FileProblem[] = [];
   const problem = (message: string, span?: Span) => problems.push(span ? { file, message, span } : { file, message });
   if (!isRecord(parsed.__metadata)) {
@@ -311,14 +300,8 @@ function parseBerry(file: string, text: string): Lockfile {
   }
   if (!importers.some((i) => i.dir === '.')) importers.unshift({ dir: '.', edges: [] });
 
-  const lockfile: Lockfile = {
-    file,
-    format: 'yarn-berry',
-    text,
-    importers,
-    packages: entries.flatMap((e) => (e.pkg ? [e.pkg] : [])),
-    problems,
-  };
+  const packages = entries.flatMap((e) => (e.pkg ? [e.pkg] : []));
+  const lockfile: Lockfile = { file, format: 'yarn-berry', text, importers, packages, problems };
   indexes.set(lockfile, { byDescriptor, workspaceEdges });
   return lockfile;
 }
@@ -332,22 +315,6 @@ function berrySource(ref: string, name: string): SourceKind {
   const source = classifyResolved(ref, name);
   // An unknown plugin protocol is not the registry either.
   return source === 'registry' && !/^https?:/i.test(ref) ? 'tarball' : source;
-}
-
-function yamlError(file: string, text: string, what: string, error: unknown): FileParseError {
-  const mark = (error as { mark?: { position?: number } }).mark;
-  const reason = (error as { reason?: string }).reason ?? (error instanceof Error ? error.message : String(error));
-  if (mark && typeof mark.position === 'number') {
-    // At the end of the stream js-yaml points past the text: show the last line instead.
-    const start = Math.max(0, Math.min(mark.position, text.length - 1));
-    const at = new LineIndex(text).positionAt(start);
-    const truncated = text.endsWith('\n') ? '' : ' (the file does not end with a newline: truncated?)';
-    return new FileParseError(file, `${what} is not valid YAML: ${reason} at line ${at.line + 1}, column ${at.character + 1}${truncated}`, {
-      start,
-      end: Math.min(text.length, start + 1),
-    });
-  }
-  return new FileParseError(file, `${what} is not valid YAML: ${reason.split('\n')[0]}`);
 }
 
 // ------------------------------------------------------------------------------- importers
@@ -378,7 +345,7 @@ export function linkYarnImporters(lockfile: Lockfile, manifests: readonly YarnIm
       if (dep.kind === 'peerDependencies') continue; // installed by whoever depends on this workspace
       const kind = edgeKind(dep.kind);
       const seen = kinds.get(dep.name);
-      if (!seen || rank(kind) > rank(seen.kind)) kinds.set(dep.name, { kind, spec: dep.spec });
+      if (!seen || RANK[kind] > RANK[seen.kind]) kinds.set(dep.name, { kind, spec: dep.spec });
     }
     for (const [name, { kind, spec }] of kinds) {
       const edges = recorded?.get(name);
@@ -405,24 +372,16 @@ function edgeKind(kind: DependencyKind): EdgeKind {
   return kind === 'devDependencies' ? 'dev' : kind === 'optionalDependencies' ? 'optional' : 'prod';
 }
 
-function rank(kind: EdgeKind): number {
-  return kind === 'prod' ? 3 : kind === 'optional' ? 2 : 1;
-}
+const RANK: Record<EdgeKind, number> = { prod: 3, optional: 2, dev: 1, peer: 0 };
 
 // --------------------------------------------------------------------------------- helpers
 
-interface TopLevelKey {
-  /** The key as written, quotes included, without the trailing colon. */
-  raw: string;
-  span: Span;
-}
-
 /**
- * Every entry key of a yarn.lock: an unindented, non-comment line ending in ':' (or YAML's
- * explicit `? key` form Berry uses for keys over 1024 characters).
+ * Every entry key of a yarn.lock as written (quotes included, no colon): an unindented,
+ * non-comment line ending in ':' (or YAML's `? key` form Berry uses past 1024 characters).
  */
-function scanTopLevelKeys(text: string): TopLevelKey[] {
-  const keys: TopLevelKey[] = [];
+function scanTopLevelKeys(text: string): { raw: string; span: Span }[] {
+  const keys: { raw: string; span: Span }[] = [];
   const line = /^[^\s#][^\r\n]*/gm;
   for (let m = line.exec(text); m; m = line.exec(text)) {
     const content = m[0].trimEnd();
@@ -473,21 +432,9 @@ function aliasTarget(range: string): string | null {
 }
 
 function newPackage(id: string, name: string, version: string, source: SourceKind, resolved: string | null, span: Span): LockedPackage {
-  return {
-    id,
-    name,
-    version,
-    source,
-    resolved,
-    integrity: null,
-    lockfileFlag: null, // yarn.lock has no install-script flag
-    span,
-    installPath: null, // the layout (node_modules, PnP) is not recorded per entry
-    edges: [],
-    dev: false,
-    optional: false,
-    direct: false,
-  };
+  // yarn.lock has no install-script flag (lockfileFlag), nor the layout (node_modules, PnP).
+  const flags = { dev: false, optional: false, direct: false };
+  return { id, name, version, source, resolved, integrity: null, lockfileFlag: null, span, installPath: null, edges: [], ...flags };
 }
 
 /** Descriptor name (the alias for `a@npm:b@1`) -> the ids of the entries locked under it. */

@@ -40,6 +40,11 @@ export interface MetadataClientOptions {
   config: RegistryConfig;
   /** Where facts (and pacote's HTTP cache, `_cacache`) live; null: memory only. */
   cacheDir: string | null;
+  /**
+   * Keep pacote's HTTP cache (`<cacheDir>/_cacache`) too. It lets offline runs answer versions
+   * never looked up before, but full packuments are large and cacache never evicts. Default true.
+   */
+  httpCache?: boolean;
   /** Facts cache (and HTTP cache) only; a miss is `offline-miss`. Default: npm's `offline`. */
   offline?: boolean;
   /** Packument requests in flight at once. Default 16. */
@@ -70,6 +75,7 @@ const PACKAGE_NAME = /^(?:@[A-Za-z0-9~-][A-Za-z0-9._~-]*\/)?[A-Za-z0-9~_-][A-Za-
 export class MetadataClient {
   private readonly config: RegistryConfig;
   private readonly cacheDir: string | null;
+  private readonly httpCacheDir: string | null;
   private readonly offline: boolean;
   private readonly timeoutMs: number;
   private readonly fetchOptions: Record<string, unknown>;
@@ -83,6 +89,7 @@ export class MetadataClient {
   constructor(private readonly opts: MetadataClientOptions) {
     this.config = opts.config;
     this.cacheDir = opts.cacheDir;
+    this.httpCacheDir = opts.cacheDir && opts.httpCache !== false ? join(opts.cacheDir, '_cacache') : null;
     this.offline = opts.offline ?? opts.config.offline;
     this.timeoutMs = opts.timeoutMs ?? (opts.config.originOf('fetch-timeout') ? opts.config.fetchTimeoutMs : 30_000);
     this.slots = new Semaphore(Math.max(1, opts.concurrency ?? 16));
@@ -97,7 +104,7 @@ export class MetadataClient {
       fullMetadata: true,
       packumentCache: this.packuments,
       // No cache path means make-fetch-happen stores nothing (and never writes into ~/.npm).
-      cache: opts.cacheDir ? join(opts.cacheDir, '_cacache') : undefined,
+      cache: this.httpCacheDir ?? undefined,
       offline: this.offline,
       timeout: this.timeoutMs,
       retry: {
@@ -187,7 +194,7 @@ export class MetadataClient {
 
     const ctx: LookupContext = { name, version, registry, timeoutMs: this.timeoutMs };
     // Without an HTTP cache, make-fetch-happen would go to the network even in offline mode.
-    if (this.offline && !this.cacheDir) return offlineMiss(ctx);
+    if (this.offline && !this.httpCacheDir) return offlineMiss(ctx);
 
     let packument: Record<string, unknown>;
     try {
