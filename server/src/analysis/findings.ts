@@ -14,9 +14,25 @@ export interface FindingCodeInfo {
 }
 
 export const FINDING_CODES = {
-  'install-script': {
+  'unreviewed-install-script': {
     defaultSeverity: 'warning',
-    title: 'A locked package runs code at install time (preinstall/install/postinstall or an implicit node-gyp build)',
+    title: 'A locked package runs code at install time and no entry of the governing allowlist allows or denies it',
+  },
+  'denied-package': {
+    defaultSeverity: 'info',
+    title: 'A package the allowlist denies is locked: its install script will not run (check the package still works)',
+  },
+  'stale-allowlist-entry': {
+    defaultSeverity: 'info',
+    title: 'An allowlist entry matches no locked package that runs install scripts',
+  },
+  'pinned-version-not-locked': {
+    defaultSeverity: 'warning',
+    title: 'A pinned approval names only versions that are no longer locked: the locked version is unreviewed',
+  },
+  'exception-expired': {
+    defaultSeverity: 'warning',
+    title: 'An exception in install-guard.jsonc has expired: review the package again, then renew or remove it',
   },
   'git-prepare': {
     defaultSeverity: 'warning',
@@ -50,6 +66,8 @@ export interface Finding {
   location: FindingLocation;
   /** Other places that matter: the package.json entry of a direct dependency, ... */
   related: (FindingLocation & { message: string })[];
+  /** What quick fixes need (kept in LSP diagnostic data), e.g. the locked source and paths. */
+  data?: Record<string, unknown>;
 }
 
 const SEVERITY_RANK: Record<Severity, number> = { info: 0, warning: 1, error: 2 };

@@ -107,6 +107,7 @@ export async function loadProject(root: string, readText: ReadText = readTextFro
       lockfile = chosen.kind.parse(file, chosen.text);
       if (chosen.kind.manager === 'yarn') linkYarnImporters(lockfile, manifests);
       graph = new LockGraph(lockfile); // also fills in direct / dev / optional
+      if (lockfile.format === 'package-lock-v1' && manifests[0]) markV1Direct(lockfile, manifests[0]);
       problems.push(...lockfile.problems);
     } catch (error) {
       if (!(error instanceof FileParseError)) throw error;
@@ -169,4 +170,14 @@ export function detectPackageManager(
 
 function isManager(name: string): name is PackageManagerName {
   return name === 'npm' || name === 'pnpm' || name === 'yarn' || name === 'bun';
+}
+
+/**
+ * package-lock v1 does not record the root's own dependencies, so the parser links every
+ * top-level entry to the root to keep dev/optional right; which of them the project
+ * declares itself (direct) only the root package.json can say.
+ */
+function markV1Direct(lockfile: Lockfile, root: ProjectManifest): void {
+  const declared = new Set(root.dependencies.map((d) => `node_modules/${d.name}`));
+  for (const pkg of lockfile.packages) pkg.direct = pkg.installPath !== null && declared.has(pkg.installPath);
 }
