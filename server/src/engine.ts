@@ -1,14 +1,69 @@
 /**
- * The engine's front door: one call that reads a project, reads npm's configuration for
- * it, consults the registry (through the caches) and audits. The CLI calls it; the
- * language server calls the same pieces with the texts of open editors.
+ * The engine's front door. `analyzeProject` is the whole pipeline over one project —
+ * inventory, install-script facts, the governing allowlist's verdicts, the install
+ * environment, the project's own policy — with its I/O passed in, so the language server
+ * runs it on the texts of open editors with a long-lived registry client. `runAudit` is
+ * the CLI's one-shot form: it also reads npm's configuration and owns the caches.
  */
 import { auditInventory, type AuditReport } from './analysis/audit';
-import { loadProject, readTextFromDisk, type ReadText } from './parse/project';
+import { compareFindings } from './analysis/findings';
+import { checkEnvironment } from './policy/environmentChecks';
+import { applyPolicySettings, type SuppressedFinding } from './policy/applyPolicySettings';
+import { readNativePolicy } from './policy/nativeAllowlists';
+import { readPolicySettings, type PolicySettings } from './policy/policyFile';
+import type { NativePolicy } from './policy/types';
+import { loadProject, readTextFromDisk, type LockfileCache, type ReadText } from './parse/project';
 import { describeConfig, redactUrl } from './registry/configDescribe';
 import { defaultCacheDir } from './registry/factsCache';
 import { MetadataClient, type MetadataStats } from './registry/metadataClient';
-import { loadRegistryConfig } from './registry/npmConfig';
+import { loadRegistryConfig, type RegistryConfig } from './registry/npmConfig';
+
+export interface AnalyzeDeps {
+  readText: ReadText;
+  config: RegistryConfig;
+  metadata: MetadataClient | null;
+  useInstalled?: boolean;
+  now?: Date;
+  onProgress?: (done: number, total: number) => void;
+  /** Parsed lockfiles kept across analyses of the same project (the editor's). */
+  lockfileCache?: LockfileCache;
+}
+
+export interface ProjectAnalysis {
+  /** The audit, with findings after the project's policy (severities, exceptions). */
+  report: AuditReport;
+  policy: NativePolicy;
+  settings: PolicySettings;
+  /** Findings silenced by an exception in force, each with the exception. */
+  suppressed: SuppressedFinding[];
+}
+
+export async function analyzeProject(root: string, deps: AnalyzeDeps): Promise<ProjectAnalysis> {
+  const inventory = await loadProject(root, deps.readText, deps.lockfileCache);
+  for (const problem of deps.config.problems) {
+    inventory.problems.push({ file: problem.file ?? root, message: problem.message });
+  }
+  const [policy, settings] = await Promise.all([
+    readNativePolicy(inventory, deps.config, deps.readText),
+    readPolicySettings(inventory, deps.readText),
+  ]);
+  inventory.problems.push(...policy.problems, ...settings.problems);
+  const report = await auditInventory(inventory, {
+    metadata: deps.metadata,
+    policy,
+    useInstalled: deps.useInstalled ?? true,
+    ...(deps.onProgress ? { onProgress: deps.onProgress } : {}),
+  });
+  const environment = await checkEnvironment({
+    root,
+    packageManager: { name: policy.settings.manager, version: policy.settings.version },
+    config: deps.config,
+    readText: deps.readText,
+  });
+  const outcome = applyPolicySettings([...report.findings, ...environment], settings, deps.now ?? new Date());
+  report.findings = outcome.findings.sort(compareFindings);
+  return { report, policy, settings, suppressed: outcome.suppressed };
+}
 
 export interface RunAuditOptions {
   /** Registry URL that beats .npmrc (like `npm --registry`). */
@@ -24,11 +79,11 @@ export interface RunAuditOptions {
   /** false for untrusted workspaces: the project's .npmrc may not redirect traffic or credentials. */
   trustProjectConfig?: boolean;
   readText?: ReadText;
+  now?: Date;
   onProgress?: (done: number, total: number) => void;
 }
 
-export interface AuditRun {
-  report: AuditReport;
+export interface AuditRun extends ProjectAnalysis {
   /** The default registry, credentials redacted. */
   registry: string;
   /** npm's configuration as it applied, secrets redacted. */
@@ -46,35 +101,35 @@ export async function runAudit(root: string, options: RunAuditOptions = {}): Pro
     if (text !== null) texts.set(path, text);
     return text;
   };
-  const inventory = await loadProject(root, readText);
+  const env = options.env ?? process.env;
   const config = await loadRegistryConfig({
     projectDir: root,
-    env: options.env ?? process.env,
+    env,
     ...(options.registry ? { registryOverride: options.registry } : {}),
     trustProjectConfig: options.trustProjectConfig ?? true,
   });
-  for (const problem of config.problems) {
-    inventory.problems.push({ file: problem.file ?? root, message: problem.message });
-  }
-  const client = new MetadataClient({
+  const metadata = new MetadataClient({
     config,
-    cacheDir: options.cacheDir === undefined || options.cacheDir === null ? defaultCacheDir(options.env ?? process.env) : options.cacheDir,
+    cacheDir: options.cacheDir ?? defaultCacheDir(env),
     ...(options.offline !== undefined ? { offline: options.offline } : {}),
     ...(options.concurrency ? { concurrency: options.concurrency } : {}),
     ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
     ...(options.retries !== undefined && options.retries !== null ? { retries: options.retries } : {}),
   });
-  const report = await auditInventory(inventory, {
-    metadata: client,
+  const analysis = await analyzeProject(root, {
+    readText,
+    config,
+    metadata,
     useInstalled: options.useInstalled ?? true,
+    ...(options.now ? { now: options.now } : {}),
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
   });
-  await client.flush();
+  await metadata.flush();
   return {
-    report,
+    ...analysis,
     registry: redactUrl(config.defaultRegistry),
     configSummary: describeConfig(config),
-    stats: client.stats(),
+    stats: metadata.stats(),
     fileText: (file) => texts.get(file) ?? null,
   };
 }

@@ -14,6 +14,9 @@ import {
   type ScriptEvidence,
 } from './installScripts';
 import type { LookupResult } from '../registry/metadataClient';
+import { decide } from '../policy/decide';
+import { policyFindings } from '../policy/policyFindings';
+import type { NativePolicy, PolicyDecision, PolicyPackage } from '../policy/types';
 import type { VersionFacts } from '../registry/versionFacts';
 import { readInstalledManifest, readLocalDependencyManifest } from './localManifests';
 
@@ -24,6 +27,10 @@ export interface MetadataSource {
 
 export interface AuditOptions {
   metadata: MetadataSource | null;
+  /** The governing allowlist; null: no verdicts (every script unreviewed). */
+  policy: NativePolicy | null;
+  /** Ask the registry even when node_modules decided (provenance needs its facts). */
+  alwaysConsultRegistry?: boolean;
   /** Read node_modules/<pkg>/package.json when present (default true). */
   useInstalled?: boolean;
   /** How many dependency paths to keep per package. */
@@ -49,7 +56,13 @@ export interface PackageReport {
   entries: { id: string; span: Span }[];
   /** The registry's facts of this version, when they were read (policy and provenance use them). */
   registryFacts: VersionFacts | null;
+  /** The governing allowlist's verdict and what the installing tool will do. */
+  policy: PolicyDecision;
+  /** Every copy is bundled inside its parent's tarball. */
+  bundled: boolean;
   error: string | null;
+  /** The kind of registry failure behind `error` (registry/registryErrors), for grouping outages. */
+  errorKind: string | null;
 }
 
 export interface AuditReport {
@@ -70,7 +83,7 @@ export async function auditInventory(inventory: ProjectInventory, options: Audit
       const first = copies[0]!;
       // A link to one of the project's own workspaces is the project's code, not a dependency.
       if (first.source === 'workspace' || (first.source === 'link' && importerDirs.has(first.resolved ?? ''))) return;
-      const { evidence, registryFacts } = await gatherEvidence(inventory.root, first, options);
+      const { evidence, registryFacts, errorKind = null } = await gatherEvidence(inventory.root, first, options);
       const report: PackageReport = {
         name: first.name,
         version: first.version,
@@ -85,14 +98,22 @@ export async function auditInventory(inventory: ProjectInventory, options: Audit
         paths: collectPaths(copies, (id, limit) => graph?.pathsTo(id, limit) ?? [], options.pathLimit ?? 5),
         entries: copies.map((c) => ({ id: c.id, span: c.span })),
         registryFacts,
+        policy: NO_DECISION,
+        bundled: copies.every((c) => c.bundled === true),
         error: evidence.registryError ?? null,
+        errorKind,
       };
+      if (options.policy) report.policy = decide(options.policy, toPolicyPackage(report));
       packages.push(report);
       options.onProgress?.(++done, groups.size);
     }),
   );
   packages.sort((a, b) => a.name.localeCompare(b.name) || a.version.localeCompare(b.version));
-  const findings = [...problemFindings(inventory), ...packageFindings(inventory, packages)].sort(compareFindings);
+  const findings = [
+    ...problemFindings(inventory),
+    ...packageFindings(inventory, packages),
+    ...(options.policy ? policyFindings(inventory, options.policy, packages) : []),
+  ].sort(compareFindings);
   return { inventory, packages, findings };
 }
 
@@ -111,21 +132,42 @@ async function gatherEvidence(
   root: string,
   pkg: LockedPackage,
   options: AuditOptions,
-): Promise<{ evidence: ScriptEvidence; registryFacts: VersionFacts | null }> {
+): Promise<{ evidence: ScriptEvidence; registryFacts: VersionFacts | null; errorKind?: string }> {
   const none = { registryFacts: null };
   if (options.useInstalled !== false) {
     const installed = await readInstalledManifest(root, pkg);
-    if (installed) return { evidence: { installed }, ...none };
+    if (installed) {
+      const facts = options.alwaysConsultRegistry && pkg.source === 'registry' ? await lookupFacts(pkg, options) : null;
+      return { evidence: { installed }, registryFacts: facts?.ok ? facts.facts : null };
+    }
   }
   if (pkg.source === 'file' || pkg.source === 'link') {
     return { evidence: { local: await readLocalDependencyManifest(root, pkg) }, ...none };
   }
   if (pkg.source !== 'registry') return { evidence: {}, ...none };
-  if (!options.metadata) return { evidence: { registryError: 'registry not consulted' }, ...none };
-  const result = await options.metadata.lookup(pkg.name, pkg.version, pkg.integrity);
+  const result = await lookupFacts(pkg, options);
   return result.ok
     ? { evidence: { registry: result.facts }, registryFacts: result.facts }
-    : { evidence: { registryError: result.message }, ...none };
+    : { evidence: { registryError: result.message }, ...none, errorKind: 'kind' in result ? result.kind : 'not-consulted' };
+}
+
+/** What the allowlist rules need to know about a package. */
+export function toPolicyPackage(report: PackageReport): PolicyPackage {
+  return {
+    name: report.name,
+    version: report.version,
+    source: report.source,
+    resolved: report.resolved,
+    // Without the importer: LavaMoat keys and "who pulls it in" are package names only.
+    paths: report.paths.map((path) => path.slice(1)),
+    runsScripts: runsInstallCode(report.facts),
+    bundled: report.bundled,
+  };
+}
+
+async function lookupFacts(pkg: LockedPackage, options: AuditOptions): Promise<LookupResult | { ok: false; message: string }> {
+  if (!options.metadata) return { ok: false, message: 'registry not consulted' };
+  return options.metadata.lookup(pkg.name, pkg.version, pkg.integrity);
 }
 
 function collectPaths(copies: LockedPackage[], pathsTo: (id: string, limit: number) => string[][], limit: number): string[][] {
@@ -155,14 +197,14 @@ function problemFindings(inventory: ProjectInventory): Finding[] {
   }));
 }
 
+/** Findings that come from the facts alone; verdicts are policy/policyFindings'. */
 function packageFindings(inventory: ProjectInventory, packages: PackageReport[]): Finding[] {
   const lockfile = inventory.lockfile;
   if (!lockfile) return [];
   const findings: Finding[] = [];
   for (const report of packages) {
-    const location: FindingLocation = { file: lockfile.file, span: report.entries[0]?.span ?? null };
-    const related = manifestEntries(inventory, report.name);
     const pkg = { name: report.name, version: report.version };
+    const at = { location: packageLocation(inventory, report), related: declarations(inventory, report.name), package: pkg };
     const { facts } = report;
     if (facts.scripts?.prepare) {
       findings.push({
@@ -170,44 +212,26 @@ function packageFindings(inventory: ProjectInventory, packages: PackageReport[])
         severity: FINDING_CODES['git-prepare'].defaultSeverity,
         message: `${pkg.name}@${pkg.version} (${report.source}) is built from source at install time and runs prepare: ${facts.scripts.prepare}`,
         fix: 'Depend on a published registry version instead, or review the prepare script and pin the commit',
-        package: pkg,
-        location,
-        related,
+        ...at,
       });
     }
-    if (facts.scripts && (facts.scripts.preinstall || facts.scripts.install || facts.scripts.postinstall)) {
-      findings.push({
-        code: 'install-script',
-        severity: FINDING_CODES['install-script'].defaultSeverity,
-        message: `${pkg.name}@${pkg.version} runs code at install time: ${describeScripts(facts)} (evidence: ${facts.evidence})`,
-        fix: 'Review what it runs; allow it in the package manager\'s allowlist or block scripts (ignore-scripts)',
-        package: pkg,
-        location,
-        related,
-      });
-    } else if (facts.evidence === 'lockfile' && runsInstallCode(facts)) {
-      findings.push({
-        code: 'install-script',
-        severity: FINDING_CODES['install-script'].defaultSeverity,
-        message: `${pkg.name}@${pkg.version} runs install scripts according to the lockfile; ${facts.note ?? ''}`.trim(),
-        fix: 'Run the audit online to see the exact commands',
-        package: pkg,
-        location,
-        related,
-      });
-    } else if (!facts.known) {
+    if (!facts.known) {
       findings.push({
         code: 'install-script-unknown',
         severity: FINDING_CODES['install-script-unknown'].defaultSeverity,
         message: `${pkg.name}@${pkg.version}: install scripts unknown — ${facts.note ?? 'no evidence'}`,
         fix: report.source === 'registry' ? 'Check the registry settings and run the audit again' : null,
-        package: pkg,
-        location,
-        related,
+        ...at,
+        data: { registryError: report.error, registryErrorKind: report.errorKind },
       });
     }
   }
   return findings;
+}
+
+/** Where a package's findings point: its first lockfile entry. */
+export function packageLocation(inventory: ProjectInventory, report: PackageReport): FindingLocation {
+  return { file: inventory.lockfile?.file ?? inventory.root, span: report.entries[0]?.span ?? null };
 }
 
 /** "install: node-gyp rebuild; postinstall: node install.js" */
@@ -218,7 +242,8 @@ export function describeScripts(facts: InstallScriptFacts): string {
     .join('; ');
 }
 
-function manifestEntries(inventory: ProjectInventory, name: string): (FindingLocation & { message: string })[] {
+/** The package.json entries that declare a package (related locations of its findings). */
+export function declarations(inventory: ProjectInventory, name: string): (FindingLocation & { message: string })[] {
   const related: (FindingLocation & { message: string })[] = [];
   for (const manifest of inventory.manifests) {
     for (const dep of manifest.dependencies) {
@@ -229,3 +254,5 @@ function manifestEntries(inventory: ProjectInventory, name: string): (FindingLoc
   }
   return related;
 }
+
+const NO_DECISION: PolicyDecision = { verdict: 'none', rule: null, decidedBy: null, effect: null, explanation: 'no allowlist was evaluated' };

@@ -42,6 +42,46 @@ export const FINDING_CODES = {
     defaultSeverity: 'info',
     title: 'Whether a locked package runs install scripts could not be decided (registry error, offline cache miss, unreadable source)',
   },
+  'signature-invalid': {
+    defaultSeverity: 'error',
+    title: 'A registry signature does not verify, or was made with a key that had expired when the version was published',
+  },
+  'signature-missing': {
+    defaultSeverity: 'error',
+    title: 'The registry publishes signing keys but a locked version carries no registry signature',
+  },
+  'provenance-invalid': {
+    defaultSeverity: 'error',
+    title: 'A provenance attestation does not verify, is about another package or tarball, or contradicts its own certificate',
+  },
+  'provenance-required': {
+    defaultSeverity: 'error',
+    title: 'The policy requires verified provenance for a package that has none',
+  },
+  'repository-mismatch': {
+    defaultSeverity: 'warning',
+    title: 'Provenance says a package was built from another repository than its package.json names',
+  },
+  'trust-downgrade': {
+    defaultSeverity: 'warning',
+    title: 'A version was published with weaker trust evidence (trusted publisher, provenance) than an earlier-published one',
+  },
+  'release-too-young': {
+    defaultSeverity: 'warning',
+    title: 'A locked version was published more recently than the minimum release age',
+  },
+  'npmrc-scripts-enabled': {
+    defaultSeverity: 'warning',
+    title: 'The project does not switch dependency install scripts off (.npmrc ignore-scripts=true, .yarnrc.yml enableScripts: false) while its package manager runs them by default',
+  },
+  'npmrc-literal-token': {
+    defaultSeverity: 'error',
+    title: 'A literal registry credential (_authToken, _auth, _password, npmAuthToken) is written in the project .npmrc or .yarnrc.yml',
+  },
+  'ci-install-with-secrets': {
+    defaultSeverity: 'warning',
+    title: 'A CI step installs dependencies with install scripts enabled while secrets are in its environment',
+  },
   'file-problem': {
     defaultSeverity: 'error',
     title: 'A package.json, lockfile or workspace file could not be read; the rest of the project is still audited',
@@ -80,9 +120,12 @@ export function isSeverity(value: string): value is Severity {
   return value === 'error' || value === 'warning' || value === 'info';
 }
 
-/** The README anchor of a code, for LSP codeDescription and SARIF helpUri. */
-export function findingDocsAnchor(code: FindingCode): string {
-  return `#${code}`;
+/** Where the finding codes are documented: the README's table, one anchor per code. */
+export const DOCS_URL = 'https://github.com/install-guard/install-guard';
+
+/** The README section of a code, for LSP codeDescription and SARIF helpUri. */
+export function findingDocsUrl(code: FindingCode): string {
+  return `${DOCS_URL}#${code}`;
 }
 
 export function compareFindings(a: Finding, b: Finding): number {

@@ -10,7 +10,8 @@ export class UsageError extends Error {}
 export type OutputFormat = 'text' | 'json' | 'sarif';
 
 export interface AuditArgs {
-  command: 'audit';
+  /** audit: the full report; check: the pre-install gate (findings only, nothing installed needed). */
+  command: 'audit' | 'check';
   dir: string;
   format: OutputFormat;
   registry: string | null;
@@ -24,13 +25,39 @@ export interface AuditArgs {
   quiet: boolean;
 }
 
-export type CliArgs = AuditArgs | { command: 'help'; topic: string | null } | { command: 'version' };
+export interface EditArgs {
+  command: 'allow' | 'deny';
+  /** "name" or "name@version" */
+  spec: string;
+  dir: string;
+  anyVersion: boolean;
+  registry: string | null;
+  cache: string | null;
+  offline: boolean;
+}
+
+export type CliArgs =
+  | AuditArgs
+  | EditArgs
+  | { command: 'lsp' }
+  | { command: 'help'; topic: string | null }
+  | { command: 'version' };
 
 export const HELP = `install-guard — see and gate what runs when you install a JavaScript project
 
 Usage:
   install-guard audit [dir] [options]   every locked package: does it run install scripts,
-                                        what, on which evidence, and who pulls it in
+                                        what, on which evidence, the allowlist's verdict,
+                                        and who pulls it in
+  install-guard check [dir] [options]   the pre-install gate: from package.json and the
+                                        lockfile alone, every finding with its fix; exits 1
+                                        at or above --fail-on (default: warning)
+  install-guard allow <pkg>[@version] [dir] [--any-version]
+  install-guard deny <pkg>[@version] [dir] [--any-version]
+                                        write the package into the allowlist of the package
+                                        manager in use (pinned to the locked version unless
+                                        --any-version), as the editor's quick fixes do
+  install-guard lsp --stdio             the language server, for any LSP editor
   install-guard help                    this text
   install-guard --version
 
@@ -40,7 +67,7 @@ Options:
   --cache <dir>              metadata cache directory (default: ~/.cache/install-guard)
   --offline                  use the cache only; say what could not be decided
   --fail-on <severity>       exit 1 when a finding is at or above: error, warning, info,
-                             or none (default: error)
+                             or none (default: error for audit, warning for check)
   --no-installed             ignore node_modules; decide from the registry only
   --concurrency <n>          parallel registry requests (default: 16)
   --timeout <ms>             per-request timeout (default: 30000)
@@ -70,6 +97,8 @@ export function parseCliArgs(argv: string[]): CliArgs {
         quiet: { type: 'boolean', short: 'q' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
+        'any-version': { type: 'boolean' },
+        stdio: { type: 'boolean' },
       },
     });
   } catch (error) {
@@ -79,25 +108,38 @@ export function parseCliArgs(argv: string[]): CliArgs {
   if (values.version) return { command: 'version' };
   const [command, ...rest] = positionals;
   if (values.help || command === undefined || command === 'help') return { command: 'help', topic: rest[0] ?? null };
-  if (command !== 'audit') throw new UsageError(`unknown command "${command}"`);
-  if (rest.length > 1) throw new UsageError(`audit takes one directory, got: ${rest.join(' ')}`);
+  if (command === 'lsp') return { command: 'lsp' };
+  if (command === 'allow' || command === 'deny') {
+    const [spec, dir, ...extra] = rest;
+    if (!spec) throw new UsageError(`${command} needs a package: install-guard ${command} <pkg>[@version] [dir]`);
+    if (extra.length) throw new UsageError(`${command} takes a package and one directory, got: ${rest.join(' ')}`);
+    return {
+      command,
+      spec,
+      dir: dir ?? '.',
+      anyVersion: values['any-version'] ?? false,
+      registry: checkedRegistry(values.registry),
+      cache: values.cache ?? null,
+      offline: values.offline ?? false,
+    };
+  }
+  if (command !== 'audit' && command !== 'check') throw new UsageError(`unknown command "${command}"`);
+  if (rest.length > 1) throw new UsageError(`${command} takes one directory, got: ${rest.join(' ')}`);
 
   const format = values.format ?? 'text';
   if (format !== 'text' && format !== 'json' && format !== 'sarif') throw new UsageError(`--format must be text, json or sarif, not "${format}"`);
-  const failOn = values['fail-on'] ?? 'error';
+  const failOn = values['fail-on'] ?? (command === 'check' ? 'warning' : 'error');
   if (failOn !== 'none' && !isSeverity(failOn)) throw new UsageError(`--fail-on must be error, warning, info or none, not "${failOn}"`);
-  if (values.registry !== undefined && !/^https?:\/\/[^\s/]+/.test(values.registry)) {
-    throw new UsageError(`--registry must be an http(s) URL, not "${values.registry}"`);
-  }
   return {
-    command: 'audit',
+    command,
     dir: rest[0] ?? '.',
     format,
-    registry: values.registry ?? null,
+    registry: checkedRegistry(values.registry),
     cache: values.cache ?? null,
     offline: values.offline ?? false,
     failOn,
-    useInstalled: !values['no-installed'],
+    // The gate runs before any install: node_modules is not evidence there.
+    useInstalled: command === 'audit' && !values['no-installed'],
     concurrency: positiveInt(values.concurrency, '--concurrency'),
     timeoutMs: positiveInt(values.timeout, '--timeout'),
     output: values.output ?? null,
@@ -110,4 +152,10 @@ function positiveInt(value: string | undefined, flag: string): number | null {
   const n = Number(value);
   if (!Number.isInteger(n) || n <= 0) throw new UsageError(`${flag} must be a positive whole number, not "${value}"`);
   return n;
+}
+
+function checkedRegistry(value: string | undefined): string | null {
+  if (value === undefined) return null;
+  if (!/^https?:\/\/[^\s/]+/.test(value)) throw new UsageError(`--registry must be an http(s) URL, not "${value}"`);
+  return value;
 }

@@ -10,7 +10,9 @@ import { runAudit, type AuditRun } from '../engine';
 import { toJsonReport } from '../report/jsonReport';
 import { toSarifReport } from '../report/sarifReport';
 import { toTextReport } from '../report/textReport';
+import { runLanguageServer } from '../node/main';
 import { HELP, parseCliArgs, UsageError, type AuditArgs } from './args';
+import { editAllowlist } from './editCommand';
 import { ProgressLine } from './progress';
 
 declare const INSTALL_GUARD_VERSION: string | undefined;
@@ -33,7 +35,16 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(HELP);
       return 0;
     case 'audit':
+    case 'check':
       return audit(args);
+    case 'allow':
+    case 'deny':
+      return editAllowlist(args);
+    case 'lsp':
+      // Stdio by default (`install-guard lsp --stdio`); the connection reads the flag itself.
+      if (!process.argv.some((a) => a === '--stdio' || a.startsWith('--node-ipc') || a.startsWith('--socket'))) process.argv.push('--stdio');
+      runLanguageServer();
+      return new Promise<number>(() => undefined); // runs until the client exits
   }
 }
 
@@ -68,13 +79,20 @@ async function audit(args: AuditArgs): Promise<number> {
     if (!texts.has(file)) texts.set(file, run.fileText(file) ?? readOrNull(file));
     return texts.get(file)!;
   };
-  const context = { toolVersion: VERSION, registry: run.registry, offline: args.offline, fileText };
+  const context = {
+    toolVersion: VERSION,
+    registry: run.registry,
+    offline: args.offline,
+    fileText,
+    policyTool: run.policy.settings.tool,
+    suppressed: run.suppressed,
+  };
   const output =
     args.format === 'json'
       ? JSON.stringify(toJsonReport(report, context), null, 2) + '\n'
       : args.format === 'sarif'
         ? JSON.stringify(toSarifReport(report, context), null, 2) + '\n'
-        : toTextReport(report, { ...context, width: process.stdout.isTTY ? process.stdout.columns : 0 });
+        : toTextReport(report, { ...context, width: process.stdout.isTTY ? process.stdout.columns : 0, mode: args.command });
   if (args.output) writeFileSync(args.output, output);
   else process.stdout.write(output);
 

@@ -120,6 +120,8 @@ export interface LockedPackage {
   span: Span;
   /** Where npm installs it, relative to the root ("node_modules/a/node_modules/b"), when known. */
   installPath: string | null;
+  /** Shipped inside its parent's tarball (bundleDependencies): npm never runs its install scripts. */
+  bundled?: boolean;
   edges: LockEdge[];
   /** Filled in by `classifyGraph`: reachable only through dev / optional edges, or from an importer. */
   dev: boolean;

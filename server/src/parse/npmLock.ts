@@ -269,19 +269,19 @@ function readPackagesSection(
       continue;
     }
     const resolved = stringOrNull(entry.resolved);
-    installed.add(
-      newPackage(
-        key,
-        name,
-        version,
-        // No "resolved" (omit-lockfile-registry-resolved, bundled deps) means the registry.
-        classifyResolved(resolved),
-        resolved,
-        stringOrNull(entry.integrity),
-        entry.hasInstallScript === true,
-        spanOf(key),
-      ),
+    const pkg = newPackage(
+      key,
+      name,
+      version,
+      // No "resolved" (omit-lockfile-registry-resolved, bundled deps) means the registry.
+      classifyResolved(resolved),
+      resolved,
+      stringOrNull(entry.integrity),
+      entry.hasInstallScript === true,
+      spanOf(key),
     );
+    if (entry.inBundle === true) pkg.bundled = true;
+    installed.add(pkg);
   }
 
   for (const pkg of installed.byPath.values()) {

@@ -9,12 +9,13 @@
  *       dependencies. One LockedPackage per snapshot (id = snapshot key), its span the
  *       `packages` key of that name@version, where the resolution and integrity are.
  *
- * Why not the `yaml` Document: on a 20k-package lockfile (6 MB) `yaml` takes 1.4-1.9 s
- * (its CST parser alone 1.0-1.4 s) against ~0.15 s for js-yaml, the parser pnpm itself reads
+ * Why not the `yaml` Document: on a 20k-package 9.0 lockfile (6 MB) `yaml` took 1.4-1.9 s
+ * with uniqueKeys off (11 s with its default duplicate-key check, quadratic in a map's size;
+ * its CST Parser alone 1.0-1.4 s) against 0.15 s for js-yaml, the parser pnpm itself reads
  * lockfiles with; the whole audit must stay under 2 s. So values come from js-yaml (through
  * @yarnpkg/parsers' parseSyml: js-yaml with the FAILSAFE schema, every scalar a string) and
- * key spans from a scan of the machine-written key lines; only where that scan cannot place
- * every key (hand-formatted YAML) does `yaml`'s Document give the exact ranges.
+ * key spans from a scan of the machine-written key lines (0.3 s in all for that file); only
+ * where the scan cannot place every key (hand-formatted YAML) does `yaml`'s Document.
  */
 import { basename } from 'node:path';
 import { parseSyml } from '@yarnpkg/parsers';
@@ -30,7 +31,7 @@ import {
   type SourceKind,
   type Span,
 } from '../model/inventory';
-import { rejectConflictMarkers } from './lockJson';
+import { isRecord, rejectConflictMarkers, stringOrNull } from './lockJson';
 import { classifyResolved } from './sourceKind';
 import { LineIndex } from './textPosition';
 
@@ -42,6 +43,7 @@ const DEPENDENCY_BLOCKS = [
 ] as const;
 
 type Format = 'pnpm-6' | 'pnpm-9';
+type Problem = (message: string, span?: Span) => void;
 
 export function parsePnpmLock(file: string, text: string): Lockfile {
   const what = basename(file) || 'pnpm-lock.yaml';
@@ -56,10 +58,10 @@ export function parsePnpmLock(file: string, text: string): Lockfile {
     }
   }
   const problems: FileProblem[] = [];
-  const problem = (message: string, span?: Span) => problems.push(span ? { file, message, span } : { file, message });
+  const problem: Problem = (message, span) => problems.push(span ? { file, message, span } : { file, message });
 
   const packagesNode = recordOrEmpty(root.packages);
-  const packageSpans = keySpans(text, 'packages', packagesNode);
+  const packageSpans = keySpans(text, 'packages', packagesNode, problem);
   const packages: LockedPackage[] = [];
   const declared = new Map<LockedPackage, Record<string, unknown>>();
 
@@ -80,7 +82,7 @@ export function parsePnpmLock(file: string, text: string): Lockfile {
       });
     }
     const snapshots = recordOrEmpty(root.snapshots);
-    const snapshotSpans = keySpans(text, 'snapshots', snapshots);
+    const snapshotSpans = keySpans(text, 'snapshots', snapshots, problem);
     const instantiated = new Set<string>();
     for (const [key, snapshot] of Object.entries(snapshots)) {
       const metaKey = withoutSuffixes(key);
@@ -144,7 +146,7 @@ function readPackage(
   metaKey: string,
   meta: unknown,
   span: Span,
-  problem: (message: string, span?: Span) => void,
+  problem: Problem,
 ): LockedPackage | null {
   if (!isRecord(meta)) {
     problem(`"packages" entry "${metaKey}" has no fields (truncated?); it is left out`, span);
@@ -159,7 +161,8 @@ function readPackage(
     return null;
   }
   const resolution = meta.resolution;
-  if (!isRecord(resolution)) problem(`"packages" entry "${metaKey}" has no resolution`, span);
+  // (An empty meta: a 9.0 snapshot without a packages entry, already reported.)
+  if (!isRecord(resolution) && Object.keys(meta).length > 0) problem(`"packages" entry "${metaKey}" has no resolution`, span);
   const { source, resolved, integrity } = readResolution(isRecord(resolution) ? resolution : {}, name, fromKey?.version ?? metaKey);
   return {
     id,
@@ -290,7 +293,7 @@ export function readYamlMapping(file: string, text: string, what: string): Recor
 }
 
 function lockfileFormat(file: string, text: string, what: string, version: unknown): Format {
-  const line = /^lockfileVersion:[ \t]*(\S[^\r\n]*)?$/m.exec(text);
+  const line = /^lockfileVersion:[^\r\n]*/m.exec(text);
   const span = line ? { start: line.index, end: line.index + line[0].length } : { start: 0, end: Math.min(1, text.length) };
   if (typeof version !== 'string' && typeof version !== 'number') {
     throw new FileParseError(file, `${what} has no lockfileVersion: it is not a pnpm lockfile (Install Guard reads ${SUPPORTED})`, span);
@@ -307,9 +310,9 @@ function lockfileFormat(file: string, text: string, what: string, version: unkno
  * key on its own line, two spaces in; the scan reads those lines. When it cannot place every
  * key the parser found (hand-written flow style, odd indentation), `yaml`'s Document does.
  */
-function keySpans(text: string, section: string, parsed: Record<string, unknown>): Map<string, Span> {
+function keySpans(text: string, section: string, parsed: Record<string, unknown>, problem: Problem): Map<string, Span> {
   const spans = new Map<string, Span>();
-  const header = new RegExp(`^${section}:[ \\t]*(?:#[^\\r\\n]*)?$`, 'm').exec(text);
+  const header = new RegExp(`^${section}:[ \\t]*(?:#[^\\r\\n]*)?\\r?$`, 'm').exec(text);
   if (header) {
     const next = /^[^\s#]/gm;
     next.lastIndex = header.index + header[0].length;
@@ -318,7 +321,11 @@ function keySpans(text: string, section: string, parsed: Record<string, unknown>
     keyLine.lastIndex = header.index + header[0].length;
     for (let m = keyLine.exec(text); m && m.index < end; m = keyLine.exec(text)) {
       const key = readKey(m[1]!);
-      if (key && !spans.has(key.value)) spans.set(key.value, { start: m.index + 2, end: m.index + 2 + key.length });
+      if (!key) continue;
+      const span = { start: m.index + 2, end: m.index + 2 + key.length };
+      // js-yaml here keeps the last of two equal keys; pnpm's own reading refuses the file.
+      if (spans.has(key.value)) problem(`"${section}" lists "${key.value}" twice (a bad merge?); pnpm refuses such a lockfile`, span);
+      else spans.set(key.value, span);
     }
   }
   for (const key of Object.keys(parsed)) if (!spans.has(key)) return documentKeySpans(text, section);
@@ -373,14 +380,6 @@ function normalizeDir(dir: string): string {
   return trimmed === '' ? '.' : trimmed;
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 function recordOrEmpty(value: unknown): Record<string, unknown> {
   return isRecord(value) ? value : {};
-}
-
-function stringOrNull(value: unknown): string | null {
-  return typeof value === 'string' ? value : typeof value === 'number' ? String(value) : null;
 }

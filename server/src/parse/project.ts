@@ -52,7 +52,17 @@ export const LOCKFILE_KINDS: readonly LockfileKind[] = [
   { file: 'bun.lock', manager: 'bun', parse: parseBunLock },
 ];
 
-export async function loadProject(root: string, readText: ReadText = readTextFromDisk): Promise<ProjectInventory> {
+/**
+ * Parsed lockfiles by path, reused while the text is unchanged: an editor re-reads the
+ * project on every keystroke in package.json, and the lockfile is the expensive part.
+ */
+export type LockfileCache = Map<string, { text: string; lockfile: Lockfile }>;
+
+export async function loadProject(
+  root: string,
+  readText: ReadText = readTextFromDisk,
+  lockfileCache?: LockfileCache,
+): Promise<ProjectInventory> {
   const problems: FileProblem[] = [];
   const manifests: ProjectManifest[] = [];
 
@@ -104,7 +114,11 @@ export async function loadProject(root: string, readText: ReadText = readTextFro
   if (chosen) {
     const file = join(root, chosen.kind.file);
     try {
-      lockfile = chosen.kind.parse(file, chosen.text);
+      // yarn.lock is linked to the manifests after parsing (its importers live in
+      // package.json), so it is re-read whenever anything changes.
+      const cached = chosen.kind.manager === 'yarn' ? undefined : lockfileCache?.get(file);
+      lockfile = cached && cached.text === chosen.text ? cached.lockfile : chosen.kind.parse(file, chosen.text);
+      lockfileCache?.set(file, { text: chosen.text, lockfile });
       if (chosen.kind.manager === 'yarn') linkYarnImporters(lockfile, manifests);
       graph = new LockGraph(lockfile); // also fills in direct / dev / optional
       if (lockfile.format === 'package-lock-v1' && manifests[0]) markV1Direct(lockfile, manifests[0]);

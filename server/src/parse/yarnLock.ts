@@ -15,18 +15,8 @@
  */
 import { basename } from 'node:path';
 import { parse as parseClassicLockfile } from '@yarnpkg/lockfile';
-import {
-  FileParseError,
-  type DependencyKind,
-  type EdgeKind,
-  type FileProblem,
-  type LockEdge,
-  type LockedPackage,
-  type LockImporter,
-  type Lockfile,
-  type SourceKind,
-  type Span,
-} from '../model/inventory';
+import { FileParseError, type DependencyKind, type EdgeKind, type FileProblem } from '../model/inventory';
+import type { LockEdge, LockedPackage, LockImporter, Lockfile, SourceKind, Span } from '../model/inventory';
 import { isRecord, rejectConflictMarkers, stringOrNull } from './lockJson';
 import { readYamlMapping } from './pnpmLock';
 import { classifyResolved, classifySpec } from './sourceKind';
@@ -47,6 +37,7 @@ interface YarnIndex {
 }
 
 const WORKSPACE = '\0workspace:';
+/** Per parsed lockfile, what linkYarnImporters needs; the model has no place for it. */
 const indexes = new WeakMap<Lockfile, YarnIndex>();
 const PROTOCOL = /^[a-z][a-z0-9+.-]*:/i;
 
@@ -71,13 +62,12 @@ function parseClassic(file: string, text: string): Lockfile {
       problem(`${JSON.stringify(descriptor)} is not an entry (${typeof value} at the top level); it is left out`, fallbackSpan(text, descriptor));
       continue;
     }
-    const list = groups.get(value);
-    if (list) list.push(descriptor);
-    else groups.set(value, [descriptor]);
+    if (!groups.has(value)) groups.set(value, []);
+    groups.get(value)!.push(descriptor);
   }
   const spanOf = new Map<Record<string, unknown>, Span>();
   for (const key of scanTopLevelKeys(text)) {
-    const value = parsed[splitClassicKey(key.raw)[0] ?? ''];
+    const value = parsed[firstClassicDescriptor(key.raw)];
     if (isRecord(value) && !spanOf.has(value)) spanOf.set(value, key.span);
   }
 
@@ -95,7 +85,8 @@ function parseClassic(file: string, text: string): Lockfile {
     const resolved = stringOrNull(value.resolved);
     // The range says git/file/link/tarball where the resolved URL cannot: a GitHub shorthand
     // resolves to a codeload tarball, which only the descriptor shows to be a git commit.
-    const fromSpec = classifySpec(first.range, name);
+    // (A range with neither ':' nor '/' cannot name one: skip the classification.)
+    const fromSpec = /[:/]/.test(first.range) ? classifySpec(first.range, name) : 'registry';
     const source: SourceKind = fromSpec !== 'registry' ? fromSpec : classifyResolved(resolved, name);
     const pkg = newPackage(descriptors[0]!, name, version, source, resolved, span);
     pkg.integrity = stringOrNull(value.integrity);
@@ -105,7 +96,7 @@ function parseClassic(file: string, text: string): Lockfile {
 
   for (const { pkg, value } of entries) {
     for (const [field, kind] of [['dependencies', 'prod'], ['optionalDependencies', 'optional']] as const) {
-      for (const [dep, range] of Object.entries(stringRecord(value[field]))) {
+      for (const [dep, range] of stringEntries(value[field])) {
         const to = byDescriptor.get(`${dep}@${range}`);
         if (to) pkg.edges.push({ to, kind });
         else problem(`${pkg.id}: ${field} "${dep}@${range}" has no entry in ${what}`, pkg.span);
@@ -123,11 +114,8 @@ function parseClassic(file: string, text: string): Lockfile {
 function readClassic(file: string, text: string, what: string): Record<string, unknown> {
   function fail(reason: string, offset: number): never {
     const at = new LineIndex(text).positionAt(offset);
-    const end = text.indexOf('\n', offset);
-    throw new FileParseError(file, `${what} is not a valid yarn lockfile v1: ${reason} at line ${at.line + 1}, column ${at.character + 1}`, {
-      start: offset,
-      end: Math.max(offset + 1, end < 0 ? text.length : end),
-    });
+    const end = Math.max(offset + 1, text.indexOf('\n', offset) < 0 ? text.length : text.indexOf('\n', offset));
+    throw new FileParseError(file, `${what} is not a valid yarn lockfile v1: ${reason} at line ${at.line + 1}, column ${at.character + 1}`, { start: offset, end });
   }
   // Yarn 1's tokenizer loops forever on a string or a comment that reaches the end of the
   // text (a truncated file): refuse an unterminated string, and end the text with a newline.
@@ -195,13 +183,13 @@ function unterminatedString(text: string): number {
   return -1;
 }
 
-/** `"a@1", a@2` -> ['a@1', 'a@2'], as Yarn 1's tokenizer reads a key line. */
-function splitClassicKey(raw: string): string[] {
-  const out: string[] = [];
-  for (const m of raw.matchAll(/"((?:[^"\\]|\\.)*)"|([^,\s][^,]*)/g)) {
-    out.push(m[1] !== undefined ? unquoteJson(m[1]) : m[2]!.trim());
-  }
-  return out;
+/** `"a@1", a@2` -> 'a@1': the first descriptor of a key line, as Yarn 1's tokenizer reads it. */
+function firstClassicDescriptor(raw: string): string {
+  const comma = raw.indexOf(',');
+  if (!raw.startsWith('"')) return (comma < 0 ? raw : raw.slice(0, comma)).trim();
+  let end = 1;
+  while (end < raw.length && raw[end] !== '"') end += raw[end] === '\\' ? 2 : 1;
+  return unquoteJson(raw.slice(1, end));
 }
 
 // ------------------------------------------------------------------------------------ Berry
@@ -220,9 +208,8 @@ function parseBerry(file: string, text: string): Lockfile {
   const byDescriptor = new Map<string, string>();
   /** Builtin compat patches (`X@patch:X@npm%3A^1#optional!builtin<compat/X>`) by the plain descriptor they wrap. */
   const patchOf = new Map<string, string>();
-  /** Patch entries -> the descriptor of the package they are made from. */
-  const patchSource = new Map<LockedPackage, string>();
-  const entries: { pkg: LockedPackage | null; dir: string | null; value: Record<string, unknown>; span: Span }[] = [];
+  /** pkg: null for a workspace (dir); madeFrom: the descriptor a patch entry wraps. */
+  const entries: { pkg: LockedPackage | null; dir: string | null; value: Record<string, unknown>; span: Span; madeFrom?: string }[] = [];
   for (const [key, value] of Object.entries(parsed)) {
     if (key === '__metadata') continue;
     const span = spans.get(key) ?? fallbackSpan(text, key);
@@ -248,22 +235,25 @@ function parseBerry(file: string, text: string): Lockfile {
     const pkg = newPackage(descriptors[0]!, locator.name, version ?? '', source, ref.startsWith('npm:') ? null : ref, span);
     for (const d of descriptors) {
       byDescriptor.set(d, pkg.id);
-      const wrapped = /^(?:[^@]+|@[^@]+)@patch:([^#]+)#(?:optional!)?builtin</.exec(d);
+      const wrapped = d.includes('@patch:') ? /^(?:[^@]+|@[^@]+)@patch:([^#]+)#(?:optional!)?builtin</.exec(d) : null;
       if (wrapped) patchOf.set(safeDecode(wrapped[1]!), pkg.id);
     }
-    // Made from: the key's descriptor (`…@npm%3A^2.3.3`) names the entry it wraps.
+    // The key's descriptor (`…@patch:fsevents@npm%3A^2.3.3#…`) names the entry a patch wraps.
     const inner = source === 'patch' ? /@patch:([^#]+)#/.exec(descriptors[0]!) : null;
-    if (inner) patchSource.set(pkg, safeDecode(inner[1]!));
-    entries.push({ pkg, dir: null, value, span });
+    entries.push({ pkg, dir: null, value, span, ...(inner ? { madeFrom: safeDecode(inner[1]!) } : {}) });
   }
 
-  const byName = idsByName(byDescriptor);
+  let byName: Map<string, Set<string>> | undefined; // built on the first miss: rarely needed
   const resolveEdge = (dep: string, range: string): string[] => {
-    const descriptor = PROTOCOL.test(range) ? `${dep}@${range}` : `${dep}@npm:${range}`;
+    let descriptor = `${dep}@${range}`;
+    let to = byDescriptor.get(descriptor);
+    if (to === undefined && !PROTOCOL.test(range)) to = byDescriptor.get((descriptor = `${dep}@npm:${range}`));
     // A root `resolutions` override makes Yarn lock the overriding descriptor instead: when
     // the name has a single entry, that entry is the one installed.
-    const only = byName.get(dep);
-    const to = byDescriptor.get(`${dep}@${range}`) ?? byDescriptor.get(descriptor) ?? (only?.size === 1 ? [...only][0] : undefined);
+    if (to === undefined) {
+      const only = (byName ??= idsByName(byDescriptor)).get(dep);
+      if (only?.size === 1) to = [...only][0];
+    }
     if (to === undefined) return [];
     // Yarn rewrites a plain descriptor to its builtin compat patch when it installs.
     const patched = patchOf.get(descriptor);
@@ -271,14 +261,13 @@ function parseBerry(file: string, text: string): Lockfile {
   };
   const importers: LockImporter[] = [];
   const workspaceEdges = new Map<string, Map<string, LockEdge[]>>();
-  for (const { pkg, dir, value, span } of entries) {
+  for (const { pkg, dir, value, span, madeFrom } of entries) {
     const edges: LockEdge[] = [];
     const edgesByName = new Map<string, LockEdge[]>();
     const meta = isRecord(value.dependenciesMeta) ? value.dependenciesMeta : {};
-    for (const [dep, range] of Object.entries(stringRecord(value.dependencies))) {
+    for (const [dep, range] of stringEntries(value.dependencies)) {
       const targets = resolveEdge(dep, range);
-      const label = pkg ? pkg.id : `workspace ${dir}`;
-      if (targets.length === 0) problem(`${label}: dependency "${dep}@${range}" has no entry in ${what}`, span);
+      if (targets.length === 0) problem(`${pkg ? pkg.id : `workspace ${dir}`}: dependency "${dep}@${range}" has no entry in ${what}`, span);
       const depMeta = meta[dep];
       const kind: EdgeKind = isRecord(depMeta) && String(depMeta.optional) === 'true' ? 'optional' : 'prod';
       // A target in another workspace is an importer, not a package: no edge.
@@ -290,8 +279,8 @@ function parseBerry(file: string, text: string): Lockfile {
     // locked), so they add no edge: the parent's own dependency edge already reaches them.
     if (pkg) {
       // A patch entry is built from the package it wraps: keep that one reachable through it.
-      const madeFrom = patchSource.has(pkg) ? byDescriptor.get(patchSource.get(pkg)!) : undefined;
-      if (madeFrom !== undefined && !madeFrom.startsWith(WORKSPACE)) edges.unshift({ to: madeFrom, kind: 'prod' });
+      const wrapped = madeFrom === undefined ? undefined : byDescriptor.get(madeFrom);
+      if (wrapped !== undefined && !wrapped.startsWith(WORKSPACE)) edges.unshift({ to: wrapped, kind: 'prod' });
       pkg.edges = edges;
     } else if (dir !== null) {
       importers.push({ dir, edges });
@@ -299,7 +288,6 @@ function parseBerry(file: string, text: string): Lockfile {
     }
   }
   if (!importers.some((i) => i.dir === '.')) importers.unshift({ dir: '.', edges: [] });
-
   const packages = entries.flatMap((e) => (e.pkg ? [e.pkg] : []));
   const lockfile: Lockfile = { file, format: 'yarn-berry', text, importers, packages, problems };
   indexes.set(lockfile, { byDescriptor, workspaceEdges });
@@ -343,7 +331,7 @@ export function linkYarnImporters(lockfile: Lockfile, manifests: readonly YarnIm
     const kinds = new Map<string, { kind: EdgeKind; spec: string }>();
     for (const dep of manifest.dependencies) {
       if (dep.kind === 'peerDependencies') continue; // installed by whoever depends on this workspace
-      const kind = edgeKind(dep.kind);
+      const kind = EDGE_KIND[dep.kind];
       const seen = kinds.get(dep.name);
       if (!seen || RANK[kind] > RANK[seen.kind]) kinds.set(dep.name, { kind, spec: dep.spec });
     }
@@ -360,18 +348,14 @@ export function linkYarnImporters(lockfile: Lockfile, manifests: readonly YarnIm
         continue;
       }
       if (/^(workspace|link|portal):/.test(spec) || workspaceNames.has(name)) continue;
-      lockfile.problems.push({
-        file: lockfile.file,
-        message: `${manifest.dir === '.' ? '' : `${manifest.dir}/`}package.json depends on "${name}@${spec}", which ${basename(lockfile.file)} does not lock: the lockfile is out of date — run yarn install`,
-      });
+      const where = manifest.dir === '.' ? 'package.json' : `${manifest.dir}/package.json`;
+      const message = `${where} depends on "${name}@${spec}", which ${basename(lockfile.file)} does not lock: the lockfile is out of date — run yarn install`;
+      lockfile.problems.push({ file: lockfile.file, message });
     }
   }
 }
 
-function edgeKind(kind: DependencyKind): EdgeKind {
-  return kind === 'devDependencies' ? 'dev' : kind === 'optionalDependencies' ? 'optional' : 'prod';
-}
-
+const EDGE_KIND: Record<DependencyKind, EdgeKind> = { dependencies: 'prod', devDependencies: 'dev', optionalDependencies: 'optional', peerDependencies: 'peer' };
 const RANK: Record<EdgeKind, number> = { prod: 3, optional: 2, dev: 1, peer: 0 };
 
 // --------------------------------------------------------------------------------- helpers
@@ -405,10 +389,18 @@ function unquoteYamlKey(raw: string): string {
 
 /** The content of a double-quoted string, its escapes read as JSON reads them. */
 function unquoteJson(inner: string): string {
+  return inner.includes('\\') ? orElse(() => JSON.parse(`"${inner}"`) as string, inner) : inner;
+}
+
+function safeDecode(value: string): string {
+  return orElse(() => decodeURIComponent(value), value);
+}
+
+function orElse<T>(read: () => T, fallback: T): T {
   try {
-    return JSON.parse(`"${inner}"`) as string;
+    return read();
   } catch {
-    return inner;
+    return fallback;
   }
 }
 
@@ -447,16 +439,7 @@ function idsByName(byDescriptor: Map<string, string>): Map<string, Set<string>> 
   return out;
 }
 
-function safeDecode(value: string): string {
-  try {
-    return decodeURIComponent(value);
-  } catch {
-    return value;
-  }
-}
-
-function stringRecord(value: unknown): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (isRecord(value)) for (const [k, v] of Object.entries(value)) if (typeof v === 'string') out[k] = v;
-  return out;
+/** The string entries of a `{ name: range }` block. */
+function stringEntries(value: unknown): [string, string][] {
+  return isRecord(value) ? (Object.entries(value).filter((e) => typeof e[1] === 'string') as [string, string][]) : [];
 }

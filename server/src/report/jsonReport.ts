@@ -6,6 +6,7 @@
 import { relative, sep } from 'node:path';
 import type { AuditReport } from '../analysis/audit';
 import type { Finding } from '../analysis/findings';
+import type { SuppressedFinding } from '../policy/applyPolicySettings';
 import { LineIndex, type LineCharacter } from '../parse/textPosition';
 import type { Span } from '../model/inventory';
 
@@ -18,6 +19,10 @@ export interface ReportContext {
   offline: boolean;
   /** Texts of the files findings point into, to turn offsets into lines. */
   fileText: (file: string) => string | null;
+  /** The tool whose allowlist decided the verdicts (npm, pnpm, yarn, bun, lavamoat). */
+  policyTool?: string | null;
+  /** Findings silenced by exceptions in force. */
+  suppressed?: SuppressedFinding[];
 }
 
 export interface JsonRange {
@@ -62,8 +67,19 @@ export function toJsonReport(report: AuditReport, context: ReportContext) {
       lockfileFlag: p.lockfileFlag,
       paths: p.paths,
       error: p.error,
+      policy: {
+        verdict: p.policy.verdict,
+        decidedBy: p.policy.decidedBy,
+        packageManager: context.policyTool ?? null,
+        effect: p.policy.effect,
+        explanation: p.policy.explanation,
+      },
     })),
     findings: report.findings.map((f) => toJsonFinding(f, rel, ranges)),
+    suppressed: (context.suppressed ?? []).map(({ finding, exception }) => ({
+      ...toJsonFinding(finding, rel, ranges),
+      exception: { reason: exception.reason, expires: exception.expires, version: exception.version },
+    })),
     problems: inventory.problems.map((p) => ({
       file: rel(p.file),
       message: p.message,

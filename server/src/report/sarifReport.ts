@@ -5,11 +5,10 @@
  */
 import { relative, sep } from 'node:path';
 import type { AuditReport } from '../analysis/audit';
-import { FINDING_CODES, findingDocsAnchor, type FindingCode, type Severity } from '../analysis/findings';
+import { DOCS_URL, FINDING_CODES, findingDocsUrl, type FindingCode, type Severity } from '../analysis/findings';
 import { RangeResolver, type JsonRange, type ReportContext } from './jsonReport';
 
 const SARIF_SCHEMA = 'https://json.schemastore.org/sarif-2.1.0.json';
-export const README_URL = 'https://github.com/install-guard/install-guard#finding-codes';
 
 const LEVEL: Record<Severity, 'error' | 'warning' | 'note'> = { error: 'error', warning: 'warning', info: 'note' };
 
@@ -44,12 +43,12 @@ export function toSarifReport(report: AuditReport, context: ReportContext) {
           driver: {
             name: 'install-guard',
             version: context.toolVersion,
-            informationUri: README_URL.replace(/#.*/, ''),
+            informationUri: DOCS_URL,
             rules: codes.map((code) => ({
               id: code,
               name: code,
               shortDescription: { text: FINDING_CODES[code].title },
-              helpUri: README_URL.replace(/#.*/, '') + findingDocsAnchor(code),
+              helpUri: findingDocsUrl(code),
               defaultConfiguration: { level: LEVEL[FINDING_CODES[code].defaultSeverity] },
             })),
           },

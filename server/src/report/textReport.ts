@@ -7,10 +7,15 @@ import { relative } from 'node:path';
 import type { AuditReport, PackageReport } from '../analysis/audit';
 import { describeScripts } from '../analysis/audit';
 import type { Finding } from '../analysis/findings';
+import type { SuppressedFinding } from '../policy/applyPolicySettings';
 import { RangeResolver } from './jsonReport';
 import { forTerminal } from './untrustedText';
 
 export interface TextReportOptions {
+  /** audit: the packages table and the findings; check: the findings, each with its fix. */
+  mode: 'audit' | 'check';
+  /** Findings silenced by an exception in force: listed with their reason, never hidden. */
+  suppressed?: SuppressedFinding[];
   registry: string | null;
   offline: boolean;
   /** Terminal width to fit the table into; 0 for no limit (pipes). */
@@ -23,7 +28,7 @@ export function toTextReport(report: AuditReport, options: TextReportOptions): s
   const out: string[] = [];
   const pm = inventory.packageManager;
   const lock = inventory.lockfile;
-  out.push(`Install Guard audit of ${inventory.root}`);
+  out.push(`Install Guard ${options.mode} of ${inventory.root}`);
   out.push(
     `  package manager: ${pm.name}${pm.version ? ` ${pm.version}` : ''} (${pm.reason})` +
       `\n  lockfile: ${lock ? `${relative(inventory.root, lock.file)} (${lock.format})` : 'none'}` +
@@ -35,11 +40,11 @@ export function toTextReport(report: AuditReport, options: TextReportOptions): s
   out.push('');
   out.push(`${report.packages.length} locked packages, ${running.length} run code at install time, ${unknown.length} unknown`);
 
-  if (running.length > 0) {
+  if (running.length > 0 && options.mode === 'audit') {
     out.push('');
-    out.push(...table(['PACKAGE', 'EVIDENCE', 'PULLED IN BY', 'RUNS'], running.map(row), options.width));
+    out.push(...table(['PACKAGE', 'VERDICT', 'EVIDENCE', 'PULLED IN BY', 'RUNS'], running.map(row), options.width));
   }
-  if (unknown.length > 0) {
+  if (unknown.length > 0 && options.mode === 'audit') {
     out.push('');
     out.push(`Not decided (${unknown.length}):`);
     for (const p of unknown.slice(0, 20)) out.push(`  ${forTerminal(`${p.name}@${p.version}`)}: ${forTerminal(p.facts.note ?? '')}`);
@@ -50,6 +55,12 @@ export function toTextReport(report: AuditReport, options: TextReportOptions): s
   out.push(findings.length === 0 ? 'No findings.' : `Findings (${findings.length}):`);
   const ranges = new RangeResolver(options.fileText);
   for (const finding of findings) out.push(...findingLines(finding, inventory.root, ranges));
+  if (options.suppressed?.length) {
+    out.push('', `Silenced by exceptions in install-guard.jsonc (${options.suppressed.length}):`);
+    for (const { finding, exception } of options.suppressed) {
+      out.push(`  ${finding.code}  ${forTerminal(`${finding.package?.name ?? ''}@${finding.package?.version ?? ''}`)} until ${exception.expires}: ${forTerminal(exception.reason)}`);
+    }
+  }
   return out.join('\n') + '\n';
 }
 
@@ -61,6 +72,7 @@ function row(p: PackageReport): string[] {
   const more = p.paths.length > 1 ? ` (+${p.paths.length - 1} more)` : '';
   return [
     forTerminal(`${p.name}@${p.version}`) + (flags ? ` (${flags})` : ''),
+    p.policy.verdict === 'none' ? '-' : p.policy.effect ? `${p.policy.verdict} (${p.policy.effect})` : p.policy.verdict,
     p.facts.evidence,
     forTerminal(via) + more,
     forTerminal(describeScripts(p.facts)),

@@ -1,0 +1,322 @@
+/**
+ * How far the origin of each locked registry version can be trusted, in one record per
+ * version: registry signature, provenance attestation (with the repository, commit, ref,
+ * workflow and builder it names), trust evidence and downgrade, release age — plus the
+ * findings these produce.
+ *
+ * Never fails as a whole: a registry without keys, a hanging attestations endpoint or a
+ * forged bundle each end up as a state with a reason on that one package. Only the
+ * configured registry is contacted (and the Sigstore TUF repository when the caller allows).
+ * Final verdicts are cached with the version's facts, so a warm audit verifies nothing.
+ */
+import { versionKey } from '../model/inventory';
+import {
+  attestationsUrl, fetchAttestations, verifyAttestations, type AttestationResult, type AttestationState,
+} from '../registry/attestations';
+import { sameRepository } from '../registry/buildClaims';
+import type { RegistryConfig } from '../registry/npmConfig';
+import type { PublishHistory } from '../registry/publishHistory';
+import { RegistryKeyStore } from '../registry/registryKeys';
+import { verifyRegistrySignatures, type SignatureResult, type SignatureState } from '../registry/signatures';
+import { loadTrustedRoot, type TrustedRootInfo } from '../registry/trustedRoot';
+import { integrityAgrees, type VerificationRecord, type VersionFacts } from '../registry/versionFacts';
+import type { PackageReport } from './audit';
+import { FINDING_CODES, type Finding, type FindingCode } from './findings';
+import { describeMinutes, detectDowngrade, releaseAge, trustEvidenceOf, type DowngradePolicy, type TrustEvidence } from './trust';
+
+export interface ProvenanceFacts {
+  signature: SignatureState;
+  attestation: AttestationState;
+  repository: string | null;
+  commit: string | null;
+  ref: string | null;
+  workflow: string | null;
+  builder: string | null;
+  publishedAt: string | null;
+  /** The trusted publisher's provider (e.g. "github") when the version was published through one. */
+  trustedPublisher: string | null;
+  trust: TrustEvidence;
+  downgrade: null | { from: string; evidence: TrustEvidence; publishedAt: string };
+  ageMinutes: number | null;
+  /** Why a state is not "verified" (and what could not be checked); null when everything verified. */
+  reason: string | null;
+  /** The reason of each state on its own (the signature's and attestation's also when verified). */
+  details: { signature: string; attestation: string; notes: string[] };
+  /** The Sigstore root keyless provenance was checked against; null when none was checked. */
+  trustedRoot: string | null;
+}
+
+export interface ProvenanceOptions {
+  downgradePolicy: DowngradePolicy;
+  /** null or 0: no minimum. */
+  minimumReleaseAgeMinutes: number | null;
+  now: Date;
+  /** Refresh the Sigstore trusted root through TUF (the CLI: true; tests: false). */
+  tufRefresh: boolean;
+  /** Fetch and verify attestations (default true). */
+  verifyAttestations?: boolean;
+  /** Attestation requests and verifications in flight at once. Default 16. */
+  concurrency?: number;
+  timeoutMs?: number;
+  retries?: number;
+}
+
+/** What provenance needs of the registry layer; registry/metadataClient's MetadataClient is one. */
+export interface ProvenanceMetadata {
+  publishHistory(name: string, version: string): Promise<PublishHistory | null>;
+  recordVerification(facts: VersionFacts, verification: VerificationRecord): VersionFacts;
+}
+
+export interface ProvenanceDeps {
+  config: RegistryConfig;
+  metadata: ProvenanceMetadata;
+  /** For the TUF metadata and the last refreshed trusted root; null: embedded root only. */
+  cacheDir: string | null;
+  offline?: boolean;
+  options: ProvenanceOptions;
+  onProgress?: (done: number, total: number) => void;
+}
+
+interface RunContext {
+  deps: ProvenanceDeps;
+  keys: RegistryKeyStore;
+  root: () => Promise<TrustedRootInfo>;
+}
+
+/** What provenance reads of an audit's PackageReport (any PackageReport is one). */
+export type ProvenanceSubject = Pick<PackageReport, 'name' | 'version' | 'source' | 'integrity' | 'registryFacts' | 'error' | 'entries'>;
+
+/** One ProvenanceFacts per registry package, keyed by `versionKey(name, version)`. */
+export async function assessProvenance(reports: readonly ProvenanceSubject[], deps: ProvenanceDeps): Promise<Map<string, ProvenanceFacts>> {
+  const offline = deps.offline ?? deps.config.offline;
+  let root: Promise<TrustedRootInfo> | null = null;
+  const ctx: RunContext = {
+    deps,
+    keys: new RegistryKeyStore({
+      config: deps.config,
+      offline,
+      ...(deps.options.timeoutMs ? { timeoutMs: deps.options.timeoutMs } : {}),
+      ...(deps.options.retries !== undefined ? { retries: deps.options.retries } : {}),
+    }),
+    // Only a run with a bundle to verify loads the root (and maybe asks TUF), once.
+    root: () => (root ??= loadTrustedRoot({ cacheDir: deps.cacheDir, tufRefresh: deps.options.tufRefresh && !offline })),
+  };
+  const registryReports = reports.filter((r) => r.source === 'registry');
+  const results = new Map<string, ProvenanceFacts>();
+  let done = 0;
+  await forEachLimited(registryReports, Math.max(1, deps.options.concurrency ?? 16), async (report) => {
+    let facts: ProvenanceFacts;
+    try {
+      facts = await assessOne(report, ctx);
+    } catch (err) {
+      // A bug or an unexpected answer costs this one package its facts, never the audit.
+      facts = unavailable(`provenance could not be assessed: ${(err as Error)?.message ?? String(err)}`);
+    }
+    results.set(versionKey(report.name, report.version), facts);
+    deps.onProgress?.(++done, registryReports.length);
+  });
+  return results;
+}
+
+async function assessOne(report: ProvenanceSubject, ctx: RunContext): Promise<ProvenanceFacts> {
+  const facts = report.registryFacts;
+  if (!facts) return unavailable(`registry metadata unavailable${report.error ? `: ${report.error}` : ''}`);
+  const { deps } = ctx;
+  const { options, config } = deps;
+  const registry = config.registryFor(report.name);
+  const cached = facts.integrity && facts.verification?.integrity === facts.integrity ? facts.verification : null;
+
+  const signature: SignatureResult = cached?.signature
+    ? { state: cached.signature.state, reason: cached.signature.reason, keyid: cached.signature.keyid }
+    : verifyRegistrySignatures(facts, await ctx.keys.get(registry));
+
+  let attestation: AttestationResult;
+  let trustedRoot: string | null = null;
+  if (cached?.attestation) {
+    attestation = { state: cached.attestation.state, reason: cached.attestation.reason, evidence: cached.attestation.evidence, bundles: [] };
+    trustedRoot = cached.attestation.trustedRoot;
+  } else if (!facts.attestations) {
+    attestation = facts.signatures && facts.signatures.length > 0
+      ? { state: 'absent', reason: 'published without provenance', evidence: null, bundles: [] }
+      // No signatures either: a proxy that strips dist fields looks exactly like this.
+      : { state: 'unverifiable', reason: 'the registry sends neither signatures nor attestations (a proxy that strips them?): provenance unknown', evidence: null, bundles: [] };
+  } else if (options.verifyAttestations === false) {
+    attestation = { state: 'unverifiable', reason: 'attestations listed but not verified (attestation checks are off)', evidence: null, bundles: [] };
+  } else if (deps.offline ?? config.offline) {
+    attestation = { state: 'unverifiable', reason: 'offline: the attestations were not fetched', evidence: null, bundles: [] };
+  } else {
+    const url = attestationsUrl(config, report.name, report.version);
+    const fetched = await fetchAttestations(url, config, options.timeoutMs ?? 30_000, options.retries ?? config.fetchRetries);
+    if (!fetched.ok) {
+      attestation = { state: 'unverifiable', reason: `the packument lists attestations but ${fetched.reason}`, evidence: null, bundles: [] };
+    } else {
+      const [rootInfo, keys] = await Promise.all([ctx.root(), ctx.keys.get(registry)]);
+      attestation = verifyAttestations(fetched.body, { name: report.name, version: report.version, integrities: [facts.integrity, report.integrity] }, { root: rootInfo, keys });
+      trustedRoot = rootInfo.label;
+      if (rootInfo.note && attestation.state !== 'absent') attestation = { ...attestation, reason: `${attestation.reason} — ${rootInfo.note}` };
+    }
+  }
+  if (!cached) remember(deps.metadata, facts, report, signature, attestation, trustedRoot);
+
+  const tp = facts.npmUser?.trustedPublisher ?? null;
+  const current = { trustedPublisher: !!tp, provenance: !!facts.attestations?.provenance, publishedAt: facts.publishedAt };
+  const trust = trustEvidenceOf(current);
+  const notes: string[] = [];
+  let downgrade: ProvenanceFacts['downgrade'] = null;
+  if (options.downgradePolicy !== 'off') {
+    const history = await deps.metadata.publishHistory(report.name, report.version);
+    if (!history) notes.push('publish history unavailable: trust downgrade not checked');
+    else {
+      const check = detectDowngrade(history.versions, report.version, options.downgradePolicy, current);
+      downgrade = check.downgrade;
+      if (check.note) notes.push(check.note);
+    }
+  }
+  const age = releaseAge(facts.publishedAt, options.now, options.minimumReleaseAgeMinutes);
+  if (age.note && (options.minimumReleaseAgeMinutes || !facts.publishedAt)) notes.push(age.note);
+
+  const reasons = [
+    signature.state !== 'verified' ? `signature ${signature.state}: ${signature.reason}` : null,
+    attestation.state !== 'verified' ? `provenance ${attestation.state}: ${attestation.reason}` : null,
+    downgrade ? `trust downgrade: ${downgrade.from} (published ${downgrade.publishedAt}) had ${evidenceText(downgrade.evidence)}, this version has ${evidenceText(trust)}` : null,
+    ...notes,
+  ].filter((r): r is string => !!r);
+  const e = attestation.evidence;
+  return {
+    signature: signature.state,
+    attestation: attestation.state,
+    repository: e?.repository ?? null,
+    commit: e?.commit ?? null,
+    ref: e?.ref ?? null,
+    workflow: e?.workflow ?? null,
+    builder: e?.builder ?? null,
+    publishedAt: facts.publishedAt,
+    trustedPublisher: tp ? (tp.id ?? Object.values(tp)[0] ?? 'yes') : null,
+    trust,
+    downgrade,
+    ageMinutes: age.ageMinutes,
+    reason: reasons.length ? reasons.join('; ') : null,
+    details: { signature: signature.reason, attestation: attestation.reason, notes },
+    trustedRoot,
+  };
+}
+
+/** Caches final verdicts with the facts; never ones a later run could improve, nor a lockfile mismatch. */
+function remember(
+  metadata: ProvenanceMetadata, facts: VersionFacts, report: ProvenanceSubject,
+  signature: SignatureResult, attestation: AttestationResult, trustedRoot: string | null,
+): void {
+  if (!facts.integrity) return;
+  if (report.integrity && !integrityAgrees(report.integrity, facts)) return;
+  const final = (s: string): s is 'verified' | 'invalid' => s === 'verified' || s === 'invalid';
+  const sig = final(signature.state) ? { state: signature.state, reason: signature.reason, keyid: signature.keyid } : null;
+  const att = final(attestation.state)
+    ? { state: attestation.state, reason: attestation.reason, evidence: attestation.evidence, trustedRoot }
+    : null;
+  if (sig || att) metadata.recordVerification(facts, { integrity: facts.integrity, signature: sig, attestation: att });
+}
+
+function unavailable(reason: string): ProvenanceFacts {
+  return {
+    signature: 'unverifiable', attestation: 'unverifiable', repository: null, commit: null, ref: null, workflow: null,
+    builder: null, publishedAt: null, trustedPublisher: null, trust: 'none', downgrade: null, ageMinutes: null, reason,
+    details: { signature: reason, attestation: reason, notes: [] }, trustedRoot: null,
+  };
+}
+
+function evidenceText(evidence: TrustEvidence): string {
+  return evidence === 'trusted-publisher' ? 'a trusted publisher' : evidence === 'provenance' ? 'provenance' : 'neither trusted publisher nor provenance';
+}
+
+export interface ProvenanceFindingOptions {
+  /** Absolute path of the lockfile (findings point at the package's entry in it). */
+  lockfile: string;
+  /** Name patterns whose packages must have verified provenance ("@org/*", "esbuild"); default none. */
+  requireProvenance?: readonly string[];
+  minimumReleaseAgeMinutes?: number | null;
+  related?: (name: string) => Finding['related'];
+}
+
+export function provenanceFindings(
+  reports: readonly ProvenanceSubject[], provenance: ReadonlyMap<string, ProvenanceFacts>, opts: ProvenanceFindingOptions,
+): Finding[] {
+  const required = (opts.requireProvenance ?? []).map((p) => ({ pattern: p, test: namePattern(p) }));
+  const findings: Finding[] = [];
+  for (const report of reports) {
+    const p = provenance.get(versionKey(report.name, report.version));
+    if (!p) continue;
+    const id = `${report.name}@${report.version}`;
+    const add = (code: FindingCode, message: string, fix: string | null): void => {
+      findings.push({
+        code, severity: FINDING_CODES[code].defaultSeverity, message, fix,
+        package: { name: report.name, version: report.version },
+        location: { file: opts.lockfile, span: report.entries[0]?.span ?? null },
+        related: opts.related?.(report.name) ?? [],
+      });
+    };
+    if (p.signature === 'invalid') {
+      add('signature-invalid', `${id}: registry signature invalid — ${p.details.signature}`,
+        'Do not install this version from this source: fetch its metadata again from the registry and report it if the signature still fails');
+    } else if (p.signature === 'missing') {
+      add('signature-missing', `${id} carries no registry signature, though its registry publishes signing keys`,
+        'Look for a proxy or mirror that rewrites registry metadata; compare with the registry itself');
+    }
+    if (p.attestation === 'invalid') {
+      add('provenance-invalid', `${id}: provenance attestation invalid — ${p.details.attestation}`,
+        'Do not install this version; pin the previous version whose provenance verifies and tell the maintainers');
+    }
+    const rule = required.find((r) => r.test(report.name));
+    if (rule && p.attestation !== 'verified' && p.attestation !== 'invalid') {
+      add('provenance-required', `${id} has no verified provenance (${p.attestation}: ${p.details.attestation}), which the policy requires for "${rule.pattern}"`,
+        'Pin a version published with provenance, or take the package out of the provenance requirement');
+    }
+    const declared = report.registryFacts?.repository ?? null;
+    if (p.attestation === 'verified' && p.repository && declared && !sameRepository(declared, p.repository)) {
+      add('repository-mismatch', `${id} names repository ${declared} in package.json, but its verified provenance says it was built from ${p.repository}`,
+        'Check that the build repository belongs to the project (a rename or a move is harmless, a stranger\'s repository is not)');
+    }
+    if (p.downgrade) {
+      add('trust-downgrade', `${id} was published with ${evidenceText(p.trust)}, but ${p.downgrade.from}, published before it, had ${evidenceText(p.downgrade.evidence)}: possibly published with stolen credentials`,
+        `Check with the maintainers how ${report.version} was published, or pin ${report.name}@${p.downgrade.from}`);
+    }
+    const minimum = opts.minimumReleaseAgeMinutes ?? null;
+    if (minimum && p.ageMinutes !== null && p.ageMinutes < minimum) {
+      add('release-too-young', `${id} was published ${describeMinutes(Math.max(p.ageMinutes, 0))} ago, younger than the minimum release age of ${describeMinutes(minimum)}`,
+        'Wait until it is older, or pin the previous version');
+    }
+  }
+  return findings;
+}
+
+/** "@org/*", "*-plugin", "esbuild": `*` matches any run of characters, nothing else is special. */
+function namePattern(pattern: string): (name: string) => boolean {
+  const re = new RegExp(`^${pattern.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+  return (name) => re.test(name);
+}
+
+/** One line in the manner of `npm audit signatures`. */
+export function provenanceSummary(provenance: ReadonlyMap<string, ProvenanceFacts>): string {
+  const count = (pred: (p: ProvenanceFacts) => boolean): number => [...provenance.values()].filter(pred).length;
+  const parts = [
+    `${count((p) => p.signature === 'verified')} verified registry signatures`,
+    `${count((p) => p.attestation === 'verified')} verified attestations`,
+  ];
+  const bad = [
+    [count((p) => p.signature === 'invalid'), 'invalid signatures'],
+    [count((p) => p.signature === 'missing'), 'missing signatures'],
+    [count((p) => p.signature === 'unknown-key'), 'signatures by unknown keys'],
+    [count((p) => p.attestation === 'invalid'), 'invalid attestations'],
+    [count((p) => p.signature === 'unverifiable'), 'unverifiable signatures'],
+    [count((p) => p.attestation === 'unverifiable'), 'unverifiable attestations'],
+    [count((p) => p.downgrade !== null), 'trust downgrades'],
+  ].filter(([n]) => (n as number) > 0).map(([n, what]) => `${n} ${what}`);
+  return `audited ${provenance.size} registry packages: ${parts.join(', ')}${bad.length ? `; ${bad.join(', ')}` : ''}`;
+}
+
+async function forEachLimited<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) await fn(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
