@@ -3,7 +3,8 @@
  * three formats (package-lock v3, yarn.lock classic, pnpm-lock 9.0), against a loopback
  * registry that serves every version:
  *
- *   parse ms      the format's parser on the lockfile text, in process (median);
+ *   parse ms      the format's parser on the lockfile text, in process (median; in a clean
+ *                 node of its own, see parseTiming.ts);
  *   JSON.parse ms a bare JSON.parse of the package-lock.json of the same package set,
  *                 timed interleaved with the parser — the floor any parser is held to;
  *   warm s        the built CLI, whole process (spawn to exit), cache primed by the cold run;
@@ -26,39 +27,32 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, 
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { Lockfile } from '../../server/src/model/inventory';
-import { parseNpmLock } from '../../server/src/parse/npmLock';
-import { parsePnpmLock } from '../../server/src/parse/pnpmLock';
 import { loadProject } from '../../server/src/parse/project';
-import { parseYarnLock } from '../../server/src/parse/yarnLock';
 import { projectRoot } from '../support/sharedFixtures';
 import { startLoopbackRegistry } from '../support/loopbackRegistry';
 import { isolatedNpmEnv } from '../support/runCli';
 import { generateProject, registryManifests, type BenchProject } from './generate';
-import { childEnv, floorArgs, spawnMeasured, summarize, timeInterleaved, type ProcessRun, type Timing } from './measure';
+import { childEnv, floorArgs, spawnMeasured, summarize, type ProcessRun, type Timing } from './measure';
+import { timeParseInChild } from './parseTiming';
 import { formatProfileSummary, summarizeProfile } from './profileSummary';
 import { formatTable, type BenchRow } from './table';
 import { verifyInventory, verifyReport } from './verify';
 import { BENCH_FORMATS, LOCKFILE_NAME, lockfileText, writeProject, type BenchFormat } from './writeLockfiles';
 
-const PARSERS: Record<BenchFormat, (file: string, text: string) => Lockfile> = {
-  npm: parseNpmLock,
-  yarn: parseYarnLock,
-  pnpm: parsePnpmLock,
-};
 const DEFAULT_SIZES = [1000, 5000, 20_000];
 /** Above this size the cold run (dominated by fetching every packument, whatever the format) runs for package-lock only. */
-const COLD_EVERY_FORMAT_UP_TO = 5000;
+const COLD_EVERY_FORMAT_UP_TO = 1000;
 const CLI_TIMEOUT_MS = 10 * 60_000;
 const RESULTS_DIR = join(__dirname, 'results');
 
-const parseRuns = (size: number) => (size <= 1000 ? 15 : size <= 5000 ? 9 : 5);
+const parseRuns = (size: number) => (size <= 1000 ? 15 : size <= 5000 ? 7 : 3);
 const warmRuns = (size: number) => (size <= 5000 ? 5 : 3);
 const FLOOR_RUNS = 3;
 
 interface Context {
   /** Profile one extra warm run, or the cold run, of every format and size (--profile warm|cold). */
   profile: 'warm' | 'cold' | null;
+  keep: boolean;
   cli: string;
   env: NodeJS.ProcessEnv;
   work: string;
@@ -79,33 +73,39 @@ async function main(): Promise<void> {
 
   const started = Date.now();
   const loadBefore = loadavg();
-  const ctx: Context = { profile, cli, env: childEnv(isolatedNpmEnv()), work: mkdtempSync(join(tmpdir(), 'ig-bench-')) };
+  const ctx: Context = { profile, keep: values.keep ?? false, cli, env: childEnv(isolatedNpmEnv()), work: mkdtempSync(join(tmpdir(), 'ig-bench-')) };
+  if (loadBefore[0]! > cpus().length) {
+    console.warn(`bench: load average ${loadBefore[0]!.toFixed(1)} on ${cpus().length} cores — other work is running; figures will be inflated`);
+  }
   const rows: BenchRow[] = [];
   try {
-    for (const size of sizes) rows.push(...(await benchSize(ctx, size, formats)));
+    for (const size of sizes) {
+      const sizeStart = Date.now();
+      rows.push(...(await benchSize(ctx, size, formats)));
+      console.log(`bench: ${size} done in ${((Date.now() - sizeStart) / 1000).toFixed(0)} s`);
+    }
+    const totalS = (Date.now() - started) / 1000;
+    console.log(`\n${formatTable(rows)}`);
+    console.log(`\nload average ${loadBefore.map((l) => l.toFixed(2)).join(' ')} before, ${loadavg().map((l) => l.toFixed(2)).join(' ')} after; total ${totalS.toFixed(0)} s`);
+    const results = {
+      date: new Date(started).toISOString(),
+      node: process.version,
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model ?? null,
+      loadAverage: { before: loadBefore, after: loadavg() },
+      commit: gitCommit(),
+      cli,
+      totalSeconds: totalS,
+      jsonParseBaseline: 'JSON.parse of the package-lock.json (v3) of the same generated package set, for every format',
+      rows,
+    };
+    mkdirSync(RESULTS_DIR, { recursive: true });
+    writeFileSync(join(RESULTS_DIR, 'latest.json'), JSON.stringify(results, null, 2) + '\n');
+    console.log(`results: ${join(RESULTS_DIR, 'latest.json')}`);
   } finally {
     if (!values.keep) rmSync(ctx.work, { recursive: true, force: true });
     else console.log(`bench: projects kept in ${ctx.work}`);
   }
-
-  const totalS = (Date.now() - started) / 1000;
-  console.log(`\n${formatTable(rows)}`);
-  console.log(`\nload average ${loadBefore.map((l) => l.toFixed(2)).join(' ')} before, ${loadavg().map((l) => l.toFixed(2)).join(' ')} after; total ${totalS.toFixed(0)} s`);
-  const results = {
-    date: new Date(started).toISOString(),
-    node: process.version,
-    cpus: cpus().length,
-    cpuModel: cpus()[0]?.model ?? null,
-    loadAverage: { before: loadBefore, after: loadavg() },
-    commit: gitCommit(),
-    cli,
-    totalSeconds: totalS,
-    jsonParseBaseline: 'JSON.parse of the package-lock.json (v3) of the same generated package set, for every format',
-    rows,
-  };
-  mkdirSync(RESULTS_DIR, { recursive: true });
-  writeFileSync(join(RESULTS_DIR, 'latest.json'), JSON.stringify(results, null, 2) + '\n');
-  console.log(`results: ${join(RESULTS_DIR, 'latest.json')}`);
 }
 
 async function benchSize(ctx: Context, size: number, formats: BenchFormat[]): Promise<BenchRow[]> {
@@ -139,6 +139,8 @@ async function benchSize(ctx: Context, size: number, formats: BenchFormat[]): Pr
   } finally {
     await registry.close();
   }
+  // pacote's HTTP cache holds one entry per package (~300 MB at 20k): free the disk now.
+  if (!ctx.keep) for (const format of formats) rmSync(join(ctx.work, `cache-${format}-${size}`), { recursive: true, force: true });
   return rows;
 }
 
@@ -156,8 +158,7 @@ async function benchFormat(
   const file = join(dir, LOCKFILE_NAME[format]);
   const text = texts.get(format)!;
   const npmText = texts.get('npm')!;
-  const parse = PARSERS[format];
-  const timings = timeInterleaved(parseRuns(size), { parse: () => parse(file, text), json: () => JSON.parse(npmText) });
+  const timings = timeParseInChild(format, file, join(dirs.get('npm')!, LOCKFILE_NAME.npm), parseRuns(size), ctx.env);
 
   const cacheDir = join(ctx.work, `cache-${format}-${size}`);
   const reportFile = join(ctx.work, `report-${format}-${size}.json`);
@@ -182,12 +183,15 @@ async function benchFormat(
   } else {
     // Facts are keyed by registry and name@version, not by lockfile format: the cache the
     // first format's cold run filled is exactly the one this format's cold run would fill.
-    cpSync(primedCache, cacheDir, { recursive: true });
+    // pacote's HTTP cache (_cacache, hundreds of MB at 20k) is left behind: a warm run answers
+    // from the facts file and never reads it — a miss would show up as registry requests.
+    cpSync(primedCache, cacheDir, { recursive: true, filter: (src) => !src.includes('_cacache') });
   }
   const warmBefore = registry.requests.length;
   const warm: ProcessRun[] = [];
   for (let i = 0; i < warmRuns(size); i++) warm.push(await audit());
   const warmRequests = registry.requests.length - warmBefore;
+  if (warmRequests > 0) console.warn(`bench: ${format} ${size}: the warm runs sent ${warmRequests} registry requests — the cache did not answer everything`);
   // A profiled run is extra: --cpu-prof slows the process, so it is never one of the timed runs.
   if (ctx.profile === 'warm') await audit(profileFlags(ctx, `warm-${format}-${size}`));
   if (ctx.profile === 'cold' && cold) {
@@ -215,8 +219,8 @@ async function benchFormat(
     entries: project.expected.entries[format],
     lockfileBytes: Buffer.byteLength(text),
     jsonBaselineBytes: Buffer.byteLength(npmText),
-    parseMs: ms(timings.parse!),
-    jsonParseMs: ms(timings.json!),
+    parseMs: ms(timings.parse),
+    jsonParseMs: ms(timings.json),
     warm: { ...warmTiming, peakMb: Math.max(...warm.map((r) => r.peakMb ?? NaN)), registryRequests: warmRequests },
     floor: summarize(floor),
     cold: cold ? { wallMs: cold.wallMs, peakMb: cold.peakMb, registryRequests: cold.requests } : null,

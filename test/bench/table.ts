@@ -51,7 +51,7 @@ export function targetVerdicts(row: BenchRow): string[] {
 export function formatTable(rows: BenchRow[]): string {
   const header = [
     'format', 'size', 'entries', 'lock MB', 'parse ms', 'JSON.parse ms', 'ratio',
-    'warm s', 'floor s', 'x floor', 'cold s', 'peak MB warm/cold', 'targets',
+    'warm s (min)', 'floor s', 'x floor', 'cold s', 'peak MB warm/cold', 'targets',
   ];
   const body = rows.map((r) => [
     FORMAT_LABEL[r.format],
@@ -61,10 +61,10 @@ export function formatTable(rows: BenchRow[]): string {
     r.parseMs.median.toFixed(1),
     r.jsonParseMs.median.toFixed(1),
     `${(r.parseMs.median / r.jsonParseMs.median).toFixed(1)}x`,
-    (r.warm.medianMs / 1000).toFixed(2),
+    `${(r.warm.medianMs / 1000).toFixed(2)} (${(r.warm.minMs / 1000).toFixed(2)})`,
     (r.floor.medianMs / 1000).toFixed(2),
     `${(r.warm.medianMs / r.floor.medianMs).toFixed(1)}x`,
-    r.cold ? (r.cold.wallMs / 1000).toFixed(1) : '(once, npm)',
+    r.cold ? (r.cold.wallMs / 1000).toFixed(1) : '(npm)',
     `${r.warm.peakMb.toFixed(0)} / ${r.cold?.peakMb?.toFixed(0) ?? '-'}`,
     targetVerdicts(r).join(', ') || '-',
   ]);
@@ -73,8 +73,9 @@ export function formatTable(rows: BenchRow[]): string {
   const notes = [
     'parse ms: the format\'s parser on the text, in process, median; JSON.parse ms: JSON.parse of the package-lock.json',
     '  of the same package set (for yarn/pnpm too: a JSON lockfile of equal content), timed interleaved; ratio = parse / JSON.parse.',
-    'warm s: built CLI, whole process, cache primed; floor s: whole process `node -e JSON.parse(readFileSync(package-lock.json))`.',
-    'cold s: empty cache, every packument from the loopback registry; 20k measured once (facts are format-independent).',
+    'warm s: built CLI, whole process, cache primed, median (fastest); x floor = warm median / floor; floor s: whole process `node -e JSON.parse(readFileSync(package-lock.json))`.',
+    'cold s: empty cache, every packument fetched from the loopback registry; above 1k measured once, on package-lock',
+    '  (the cache it fills is format-independent and primes the other formats\' warm runs).',
     'peak MB: RSS high-water mark of the CLI process (getrusage maxRSS).',
   ];
   return [line(header), widths.map((w) => '-'.repeat(w)).join('-|-'), ...body.map(line), '', ...notes].join('\n');

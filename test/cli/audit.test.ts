@@ -52,7 +52,11 @@ test('json: every locked package with its scripts, evidence, flags and paths', a
 
   // The alias "pad": "npm:left-pad@^1.3.0" is reported under its real name.
   assert.ok(byKey.has('left-pad@1.3.0'));
-  assert.equal(report.findings.filter((f: any) => f.code === 'install-script').length, RUNS_SCRIPTS.length);
+  assert.equal(report.findings.filter((f: any) => f.code === 'unreviewed-install-script').length, RUNS_SCRIPTS.length);
+  // No allowlist in this project: npm 11 runs every script, with a warning.
+  assert.deepEqual(esbuild.policy.verdict, 'unreviewed');
+  assert.deepEqual([esbuild.policy.packageManager, esbuild.policy.effect, esbuild.policy.decidedBy], ['npm', 'runs', null]);
+  assert.deepEqual(byKey.get('ms@2.1.3') && (byKey.get('ms@2.1.3') as any).policy.verdict, 'none');
   const finding = report.findings.find((f: any) => f.package?.name === 'core-js');
   assert.equal(finding.file, 'package-lock.json');
   const lockLines = readFileSync(join(report.root, 'package-lock.json'), 'utf8').split('\n');
@@ -81,10 +85,10 @@ test('text: a table of what runs, with who pulls it in', async () => {
   const result = await runCli(['audit', copyProject('npm-basic'), '--registry', registry.url, '--cache', tempDir(), '-q']);
   assert.equal(result.code, 0, result.stderr);
   assert.match(result.stdout, /6 run code at install time/);
-  assert.match(result.stdout, /^PACKAGE\s+EVIDENCE\s+PULLED IN BY\s+RUNS$/m);
-  assert.match(result.stdout, /^fs-ext@2\.1\.1 \(direct\)\s+registry\s+package\.json\s+install: node-gyp configure build$/m);
-  assert.match(result.stdout, /^diskusage@1\.2\.0 \(direct, node-gyp\)\s+registry\s+package\.json\s+install: node-gyp rebuild$/m);
-  assert.match(result.stdout, /^esbuild@0\.25\.12 \(direct, dev\)\s+registry\s+package\.json\s+postinstall: node install\.js$/m);
+  assert.match(result.stdout, /^PACKAGE\s+VERDICT\s+EVIDENCE\s+PULLED IN BY\s+RUNS$/m);
+  assert.match(result.stdout, /^fs-ext@2\.1\.1 \(direct\)\s+unreviewed \(runs\)\s+registry\s+package\.json\s+install: node-gyp configure build$/m);
+  assert.match(result.stdout, /^diskusage@1\.2\.0 \(direct, node-gyp\)\s+unreviewed \(runs\)\s+registry\s+package\.json\s+install: node-gyp rebuild$/m);
+  assert.match(result.stdout, /^esbuild@0\.25\.12 \(direct, dev\)\s+unreviewed \(runs\)\s+registry\s+package\.json\s+postinstall: node install\.js$/m);
   assert.doesNotMatch(result.stdout, /debug@2\.6\.9/, 'packages without scripts are not in the table');
 });
 
@@ -93,8 +97,8 @@ test('sarif: 2.1.0 with rules and regions in the lockfile', async () => {
   const sarif = JSON.parse(result.stdout);
   assert.equal(sarif.version, '2.1.0');
   const run = sarif.runs[0];
-  assert.ok(run.tool.driver.rules.some((r: any) => r.id === 'install-script'));
-  const results = run.results.filter((r: any) => r.ruleId === 'install-script');
+  assert.ok(run.tool.driver.rules.some((r: any) => r.id === 'unreviewed-install-script'));
+  const results = run.results.filter((r: any) => r.ruleId === 'unreviewed-install-script');
   assert.equal(results.length, RUNS_SCRIPTS.length);
   const esbuild = results.find((r: any) => r.properties.package.name === 'esbuild');
   const loc = esbuild.locations[0].physicalLocation;
@@ -134,7 +138,7 @@ test('a registry answering 404, 500, 401, garbage or nothing: those packages are
     assert.deepEqual((byName.get('diskusage') as any).installScripts, { install: 'node-gyp rebuild' });
     const unknown = report.findings.filter((f: any) => f.code === 'install-script-unknown').map((f: any) => `${f.package.name}@${f.package.version}`).sort();
     assert.deepEqual(unknown, ['debug@2.6.9', 'ms@2.0.0', 'ms@2.1.3']);
-    const byLockfile = report.findings.filter((f: any) => f.code === 'install-script' && /according to the lockfile/.test(f.message));
+    const byLockfile = report.findings.filter((f: any) => f.code === 'unreviewed-install-script' && /evidence: lockfile/.test(f.message));
     assert.deepEqual(byLockfile.map((f: any) => f.package.name).sort(), ['core-js', 'fs-ext', 'utf-8-validate']);
   } finally {
     await faulty.close();

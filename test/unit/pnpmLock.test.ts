@@ -284,6 +284,25 @@ test('malformed pnpm-lock.yaml files fail with the right line or become problems
   assert.ok(lock.packages.some((p) => p.id === '/react@17.0.2'), 'the other entries are read');
   assert.equal(lock.packages.length, 11);
 
+  // 9.0 halves that disagree, and a key listed twice: problems at the key, parsing goes on.
+  const v9 = readFileSync(made('workspace-v9', 'pnpm-lock.yaml'), 'utf8');
+  const cut = (from: string, entry: string) => {
+    const at = v9.indexOf(entry, v9.indexOf(`\n${from}:\n`));
+    return v9.slice(0, at) + v9.slice(v9.indexOf('\n\n', at) + 2);
+  };
+  const withoutSnapshot = parsePnpmLock('/p/pnpm-lock.yaml', cut('snapshots', '  is-odd@3.0.1:\n'));
+  assert.match(withoutSnapshot.problems.map((p) => p.message).join('\n'), /"is-odd@3\.0\.1" has no snapshot/);
+  assert.equal(byId(withoutSnapshot, 'is-odd@3.0.1').integrity?.startsWith('sha512-'), true, 'still audited');
+  const withoutMeta = parsePnpmLock('/p/pnpm-lock.yaml', cut('packages', '  is-odd@3.0.1:\n'));
+  assert.deepEqual(withoutMeta.problems.map((p) => p.message), ['snapshot "is-odd@3.0.1" has no "packages" entry "is-odd@3.0.1" (no resolution, no integrity)']);
+  assert.equal(byId(withoutMeta, 'is-odd@3.0.1').version, '3.0.1');
+  const twice = v9.replace('\n  js-tokens@4.0.0: {}\n', '\n  js-tokens@4.0.0: {}\n\n  js-tokens@4.0.0: {}\n');
+  const duplicate = parsePnpmLock('/p/pnpm-lock.yaml', twice).problems;
+  assert.equal(duplicate.length, 1);
+  assert.match(duplicate[0]!.message, /"snapshots" lists "js-tokens@4\.0\.0" twice/);
+  assert.equal(twice.slice(duplicate[0]!.span!.start, duplicate[0]!.span!.end), 'js-tokens@4.0.0');
+  assert.ok(duplicate[0]!.span!.start > twice.indexOf('\n  js-tokens@4.0.0: {}\n'), 'at the second one');
+
   for (const text of ['', '- a\n- b\n', 'lockfileVersion: "9.0"\npackages: [1, 2]\n', ': : :\n']) {
     assert.throws(() => parsePnpmLock('/p/pnpm-lock.yaml', text), FileParseError, JSON.stringify(text));
   }
@@ -308,4 +327,20 @@ test('a 10k-package lockfile parses well within the audit budget', (t) => {
   }
   // ~0.15-0.3 s here (js-yaml + key scan); `yaml`'s Document took 1.5-4 s on this text.
   assert.ok(best < 1000, `${lock.packages.length} packages took ${best.toFixed(0)} ms`);
+});
+
+test('CRLF line endings: same packages, spans still on the keys', () => {
+  for (const name of ['workspace-v9', 'workspace-v6']) {
+    const lf = readFileSync(made(name, 'pnpm-lock.yaml'), 'utf8');
+    const crlf = lf.replace(/\n/g, '\r\n');
+    const a = parsePnpmLock('/p/pnpm-lock.yaml', lf);
+    const b = parsePnpmLock('/p/pnpm-lock.yaml', crlf);
+    assert.deepEqual(b.problems, []);
+    assert.deepEqual(b.packages.map((p) => p.id), a.packages.map((p) => p.id));
+    for (const pkg of b.packages) {
+      const key = crlf.slice(pkg.span.start, pkg.span.end);
+      assert.ok(pkg.id.startsWith(unquote(key)) && key.length > 0, `${name} ${pkg.id}: ${JSON.stringify(key)}`);
+      assert.equal(crlf[pkg.span.start - 1], ' ');
+    }
+  }
 });

@@ -320,3 +320,18 @@ test('yarn classic: a text that is not a lockfile fails instead of hanging', () 
     assert.ok(Date.now() - started < 1000);
   }
 });
+
+test('CRLF line endings: same entries, spans still on the keys', () => {
+  for (const name of ['classic-workspace', 'berry-workspace']) {
+    const lf = readFileSync(made(name, 'yarn.lock'), 'utf8');
+    const crlf = lf.replace(/\n/g, '\r\n');
+    const a = parseYarnLock('/p/yarn.lock', lf);
+    const b = parseYarnLock('/p/yarn.lock', crlf);
+    assert.deepEqual(b.problems, []);
+    assert.deepEqual(b.packages.map((p) => [p.id, p.version, p.edges]), a.packages.map((p) => [p.id, p.version, p.edges]));
+    for (const pkg of b.packages) {
+      assert.equal(crlf.slice(pkg.span.start, pkg.span.end), lf.slice(a.packages.find((p) => p.id === pkg.id)!.span.start, a.packages.find((p) => p.id === pkg.id)!.span.end));
+      assert.match(crlf.slice(pkg.span.end, pkg.span.end + 3), /^:\r\n/);
+    }
+  }
+});

@@ -48,7 +48,7 @@ export const FINDING_CODES = {
   },
   'signature-missing': {
     defaultSeverity: 'error',
-    title: 'The registry publishes signing keys but a locked version carries no registry signature',
+    title: 'The registry publishes signing keys but a locked version carries no signature by any of them',
   },
   'provenance-invalid': {
     defaultSeverity: 'error',

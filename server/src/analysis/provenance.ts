@@ -102,6 +102,8 @@ export async function assessProvenance(reports: readonly ProvenanceSubject[], de
     root: () => (root ??= loadTrustedRoot({ cacheDir: deps.cacheDir, tufRefresh: deps.options.tufRefresh && !offline })),
   };
   const registryReports = reports.filter((r) => r.source === 'registry');
+  // A TUF refresh may take its whole timeout: start it now, beside the first attestation requests.
+  if (registryReports.some((r) => r.registryFacts?.attestations && !r.registryFacts.verification?.attestation)) ctx.root().catch(() => {});
   const results = new Map<string, ProvenanceFacts>();
   let done = 0;
   await forEachLimited(registryReports, Math.max(1, deps.options.concurrency ?? 16), async (report) => {
@@ -156,7 +158,7 @@ async function assessOne(report: ProvenanceSubject, ctx: RunContext): Promise<Pr
       if (rootInfo.note && attestation.state !== 'absent') attestation = { ...attestation, reason: `${attestation.reason} — ${rootInfo.note}` };
     }
   }
-  if (!cached) remember(deps.metadata, facts, report, signature, attestation, trustedRoot);
+  remember(deps.metadata, facts, report, cached, signature, attestation, trustedRoot);
 
   const tp = facts.npmUser?.trustedPublisher ?? null;
   const current = { trustedPublisher: !!tp, provenance: !!facts.attestations?.provenance, publishedAt: facts.publishedAt };
@@ -201,19 +203,28 @@ async function assessOne(report: ProvenanceSubject, ctx: RunContext): Promise<Pr
   };
 }
 
-/** Caches final verdicts with the facts; never ones a later run could improve, nor a lockfile mismatch. */
+/**
+ * Caches new final verdicts with the facts (beside any cached before); never verdicts a
+ * later run could improve (unverifiable, missing...), nor ones reached against a lockfile
+ * integrity that is not the registry's.
+ */
 function remember(
-  metadata: ProvenanceMetadata, facts: VersionFacts, report: ProvenanceSubject,
+  metadata: ProvenanceMetadata, facts: VersionFacts, report: ProvenanceSubject, cached: VerificationRecord | null,
   signature: SignatureResult, attestation: AttestationResult, trustedRoot: string | null,
 ): void {
   if (!facts.integrity) return;
   if (report.integrity && !integrityAgrees(report.integrity, facts)) return;
   const final = (s: string): s is 'verified' | 'invalid' => s === 'verified' || s === 'invalid';
-  const sig = final(signature.state) ? { state: signature.state, reason: signature.reason, keyid: signature.keyid } : null;
-  const att = final(attestation.state)
+  const sig = !cached?.signature && final(signature.state) ? { state: signature.state, reason: signature.reason, keyid: signature.keyid } : null;
+  const att = !cached?.attestation && final(attestation.state)
     ? { state: attestation.state, reason: attestation.reason, evidence: attestation.evidence, trustedRoot }
     : null;
-  if (sig || att) metadata.recordVerification(facts, { integrity: facts.integrity, signature: sig, attestation: att });
+  if (!sig && !att) return;
+  metadata.recordVerification(facts, {
+    integrity: facts.integrity,
+    signature: sig ?? cached?.signature ?? null,
+    attestation: att ?? cached?.attestation ?? null,
+  });
 }
 
 function unavailable(reason: string): ProvenanceFacts {
@@ -231,16 +242,23 @@ function evidenceText(evidence: TrustEvidence): string {
 export interface ProvenanceFindingOptions {
   /** Absolute path of the lockfile (findings point at the package's entry in it). */
   lockfile: string;
-  /** Name patterns whose packages must have verified provenance ("@org/*", "esbuild"); default none. */
-  requireProvenance?: readonly string[];
+  /** true: every package; a list: name patterns ("@org/*", "esbuild"); false or absent: none. */
+  requireProvenance?: boolean | readonly string[];
   minimumReleaseAgeMinutes?: number | null;
+  /** Selectors the release-age rule skips (pnpm's minimumReleaseAgeExclude: "name", "@org/*", "name@1.2.3 || 1.2.4"). */
+  minimumReleaseAgeExclude?: readonly string[];
+  /** Selectors the trust-downgrade rule skips (pnpm's trustPolicyExclude). */
+  trustDowngradeExclude?: readonly string[];
   related?: (name: string) => Finding['related'];
 }
 
 export function provenanceFindings(
   reports: readonly ProvenanceSubject[], provenance: ReadonlyMap<string, ProvenanceFacts>, opts: ProvenanceFindingOptions,
 ): Finding[] {
-  const required = (opts.requireProvenance ?? []).map((p) => ({ pattern: p, test: namePattern(p) }));
+  const requirement = opts.requireProvenance === true ? ['*'] : opts.requireProvenance || [];
+  const required = requirement.map((p) => ({ pattern: p, test: packageSelector(p) }));
+  const ageExcluded = anySelector(opts.minimumReleaseAgeExclude);
+  const downgradeExcluded = anySelector(opts.trustDowngradeExclude);
   const findings: Finding[] = [];
   for (const report of reports) {
     const p = provenance.get(versionKey(report.name, report.version));
@@ -257,15 +275,18 @@ export function provenanceFindings(
     if (p.signature === 'invalid') {
       add('signature-invalid', `${id}: registry signature invalid — ${p.details.signature}`,
         'Do not install this version from this source: fetch its metadata again from the registry and report it if the signature still fails');
-    } else if (p.signature === 'missing') {
-      add('signature-missing', `${id} carries no registry signature, though its registry publishes signing keys`,
+    } else if (p.signature === 'missing' || p.signature === 'unknown-key') {
+      // As `npm audit signatures` counts them: no signature by any key the registry publishes.
+      add('signature-missing', p.signature === 'missing'
+        ? `${id} carries no registry signature, though its registry publishes signing keys`
+        : `${id} is signed only with keys its registry does not publish — ${p.details.signature}`,
         'Look for a proxy or mirror that rewrites registry metadata; compare with the registry itself');
     }
     if (p.attestation === 'invalid') {
       add('provenance-invalid', `${id}: provenance attestation invalid — ${p.details.attestation}`,
         'Do not install this version; pin the previous version whose provenance verifies and tell the maintainers');
     }
-    const rule = required.find((r) => r.test(report.name));
+    const rule = required.find((r) => r.test(report.name, report.version));
     if (rule && p.attestation !== 'verified' && p.attestation !== 'invalid') {
       add('provenance-required', `${id} has no verified provenance (${p.attestation}: ${p.details.attestation}), which the policy requires for "${rule.pattern}"`,
         'Pin a version published with provenance, or take the package out of the provenance requirement');
@@ -275,12 +296,12 @@ export function provenanceFindings(
       add('repository-mismatch', `${id} names repository ${declared} in package.json, but its verified provenance says it was built from ${p.repository}`,
         'Check that the build repository belongs to the project (a rename or a move is harmless, a stranger\'s repository is not)');
     }
-    if (p.downgrade) {
+    if (p.downgrade && !downgradeExcluded(report.name, report.version)) {
       add('trust-downgrade', `${id} was published with ${evidenceText(p.trust)}, but ${p.downgrade.from}, published before it, had ${evidenceText(p.downgrade.evidence)}: possibly published with stolen credentials`,
         `Check with the maintainers how ${report.version} was published, or pin ${report.name}@${p.downgrade.from}`);
     }
     const minimum = opts.minimumReleaseAgeMinutes ?? null;
-    if (minimum && p.ageMinutes !== null && p.ageMinutes < minimum) {
+    if (minimum && p.ageMinutes !== null && p.ageMinutes < minimum && !ageExcluded(report.name, report.version)) {
       add('release-too-young', `${id} was published ${describeMinutes(Math.max(p.ageMinutes, 0))} ago, younger than the minimum release age of ${describeMinutes(minimum)}`,
         'Wait until it is older, or pin the previous version');
     }
@@ -288,10 +309,22 @@ export function provenanceFindings(
   return findings;
 }
 
-/** "@org/*", "*-plugin", "esbuild": `*` matches any run of characters, nothing else is special. */
-function namePattern(pattern: string): (name: string) => boolean {
-  const re = new RegExp(`^${pattern.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
-  return (name) => re.test(name);
+/**
+ * A package selector as pnpm's exclude lists write them: a name pattern ("@org/*", "*-plugin",
+ * "esbuild"; `*` matches any run of characters) optionally followed by exact versions
+ * ("nx@21.6.4 || 21.6.5").
+ */
+export function packageSelector(selector: string): (name: string, version: string) => boolean {
+  const at = selector.indexOf('@', 1);
+  const namePart = at > 0 ? selector.slice(0, at) : selector;
+  const versions = at > 0 ? selector.slice(at + 1).split('||').map((v) => v.trim()).filter(Boolean) : null;
+  const re = new RegExp(`^${namePart.trim().split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+  return (name, version) => re.test(name) && (!versions || versions.includes(version));
+}
+
+function anySelector(selectors: readonly string[] | undefined): (name: string, version: string) => boolean {
+  const tests = (selectors ?? []).map(packageSelector);
+  return (name, version) => tests.some((t) => t(name, version));
 }
 
 /** One line in the manner of `npm audit signatures`. */

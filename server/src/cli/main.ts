@@ -10,7 +10,7 @@ import { runAudit, type AuditRun } from '../engine';
 import { toJsonReport } from '../report/jsonReport';
 import { toSarifReport } from '../report/sarifReport';
 import { toTextReport } from '../report/textReport';
-import { runLanguageServer } from '../node/main';
+import { runLanguageServer } from '../node/languageServer';
 import { HELP, parseCliArgs, UsageError, type AuditArgs } from './args';
 import { editAllowlist } from './editCommand';
 import { ProgressLine } from './progress';

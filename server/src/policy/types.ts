@@ -41,6 +41,11 @@ export interface AllowlistRule {
   allow: boolean | null;
   /** The whole entry (property or list item) in the file, for diagnostics and removal. */
   span: Span;
+  /**
+   * The entry's place in its file as `decidedBy` shows it after "<file>#": "allowScripts.sharp",
+   * "onlyBuiltDependencies[2]", "dependenciesMeta.sharp@0.34.5.built", "allow-scripts[0]".
+   */
+  entry?: string;
 }
 
 /** A switch that applies to every package (ignore-scripts, enableScripts: false, ...). */
@@ -59,6 +64,8 @@ export interface ToolSettings {
   version: string | null;
   /** Where the version came from: 'package.json "packageManager"', 'pnpm on PATH', ... */
   versionSource: string | null;
+  /** Why the version is unknown ("pnpm is not on PATH"); the current release's rules are then assumed. */
+  versionProblem?: string;
   /** Every install script is off. */
   scriptsDisabled: GlobalSwitch | null;
   /** Every install script is on regardless of lists (pnpm dangerouslyAllowAllBuilds). */
@@ -76,6 +83,22 @@ export interface NativePolicy {
   problems: FileProblem[];
   /** Every file read, so an editor can re-evaluate when one changes. */
   files: string[];
+  /** The project root, so decisions can name files relative to it ("package.json#allowScripts.sharp"). */
+  root?: string;
+  /**
+   * Allowlist fields present in the governing configuration, even when empty: an empty
+   * list still changes the tool's default (pnpm 9 `onlyBuiltDependencies: []` builds nothing,
+   * pnpm 10 `neverBuiltDependencies: []` builds everything, Bun `trustedDependencies: []`
+   * replaces the default list). Names as in AllowlistRule.field.
+   */
+  declaredFields?: string[];
+  /**
+   * LavaMoat only: the policy of the package manager it runs on. That manager still decides
+   * (and runs scripts itself) unless its own scripts are switched off, as allow-scripts needs.
+   */
+  underlying?: NativePolicy;
+  /** The flavour of the tool when its rules differ by it: 'yarn-classic' | 'yarn-berry'. */
+  variant?: string;
 }
 
 /** What a policy decision needs to know about one locked package. */
@@ -88,8 +111,13 @@ export interface PolicyPackage {
   paths: string[][];
   /** Whether it runs anything at install time (install hooks, implicit gyp, prepare). */
   runsScripts: boolean;
-  /** Bundled dependencies: npm never runs their scripts (arborist script-allowed.js). */
+  /**
+   * Bundled dependencies (shipped inside their parent's tarball). arborist's script-allowed.js
+   * says they never run and cannot be allowlisted, but npm 11.19 does run them (see decide.ts).
+   */
   bundled?: boolean;
+  /** The lockfile's own key (pnpm dependency path, ...): pnpm allowBuilds can name artifacts by it. */
+  id?: string;
 }
 
 export interface PolicyDecision {

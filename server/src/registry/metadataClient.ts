@@ -17,13 +17,18 @@ import {
   classifyRegistryError, failure, offlineMiss, unsupportedSpec, versionMissing,
   type LookupContext, type LookupFailure,
 } from './registryErrors';
-import { extractVersionFacts, integrityAgrees, type VersionFacts } from './versionFacts';
+import { extractPublishHistory, historyKey, PublishHistoryCache, type PublishHistory } from './publishHistory';
+import { deepFreeze, extractVersionFacts, integrityAgrees, type VerificationRecord, type VersionFacts } from './versionFacts';
 
 // pacote's published types are for v11; this is the part of v21 we use.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const pacote = require('pacote') as {
-  RegistryFetcher: new (spec: string, opts: Record<string, unknown>) => { packument(): Promise<Record<string, unknown>> };
-};
+type RegistryFetcherCtor = new (spec: string, opts: Record<string, unknown>) => { packument(): Promise<Record<string, unknown>> };
+let registryFetcher: RegistryFetcherCtor | null = null;
+/** pacote (with sigstore behind it) takes ~100 ms to load; a warm run never needs it. */
+function RegistryFetcher(): RegistryFetcherCtor {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  registryFetcher ??= (require('pacote') as { RegistryFetcher: RegistryFetcherCtor }).RegistryFetcher;
+  return registryFetcher;
+}
 
 export type LookupResult =
   | { ok: true; facts: VersionFacts; from: 'memory' | 'disk' | 'registry' }
@@ -57,6 +62,11 @@ export interface MetadataClientOptions {
   retryMinTimeoutMs?: number;
   /** Budget for packuments kept in memory, estimated from their size on the wire. Default 256 MB. */
   packumentCacheBytes?: number;
+  /**
+   * Keep each fetched packument's publish history for trust-downgrade checks (provenance on),
+   * so publishHistory() needs no second request after the packument left memory. Default false.
+   */
+  keepPublishHistory?: boolean;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -84,6 +94,9 @@ export class MetadataClient {
   private readonly inflight = new Map<string, Promise<Record<string, unknown>>>();
   private readonly slots: Semaphore;
   private disk: Promise<FactsCache | null> | null = null;
+  /** Publish histories (trust-downgrade checks), keyed by historyKey; bounded by the versions they hold. */
+  private readonly histories = new LRUCache<string, PublishHistory>({ maxSize: 1_000_000, sizeCalculation: (h) => Math.max(1, h.versions.size) });
+  private historyDisk: Promise<PublishHistoryCache | null> | null = null;
   private readonly counters: MetadataStats = { requests: 0, cacheHits: 0, diskHits: 0, failures: 0 };
 
   constructor(private readonly opts: MetadataClientOptions) {
@@ -145,19 +158,74 @@ export class MetadataClient {
   async flush(): Promise<void> {
     const disk = await this.diskCache();
     await disk?.flush();
+    // Only histories someone asked for were put in the disk cache; opening it is lazy too.
+    if (this.historyDisk) await (await this.historyDisk)?.flush();
+  }
+
+  /**
+   * Every published version of `name` with its publish time and trust evidence, from the
+   * packument; null when it cannot be had (offline cache miss, registry error). A cached
+   * history is used while it is fresh and already lists `version` (see publishHistory.ts).
+   */
+  async publishHistory(name: string, version: string): Promise<PublishHistory | null> {
+    if (!PACKAGE_NAME.test(name) || name.startsWith('.')) return null;
+    const registry = this.config.registryFor(name);
+    const key = historyKey(registry, name);
+    const disk = await this.historyCache();
+    const inMemory = this.histories.get(key);
+    if (inMemory?.versions.has(version)) {
+      disk?.set(inMemory);
+      return inMemory;
+    }
+    const onDisk = disk?.get(registry, name, version);
+    if (onDisk) {
+      this.histories.set(key, onDisk);
+      return onDisk;
+    }
+    if (this.offline && !this.httpCacheDir) return inMemory ?? null;
+    try {
+      const packument = await this.packument(name, registry);
+      if (!isPackument(packument)) return inMemory ?? null;
+      const history = extractPublishHistory(packument, registry, Date.now());
+      this.histories.set(key, history);
+      disk?.set(history);
+      return history;
+    } catch {
+      return inMemory ?? null;
+    }
+  }
+
+  /**
+   * Keeps verification verdicts with the version's facts (memory and disk): they hold for
+   * as long as the facts do, since both are about one immutable tarball. Returns the new facts.
+   */
+  recordVerification(facts: VersionFacts, verification: VerificationRecord): VersionFacts {
+    const updated = deepFreeze({ ...facts, verification });
+    const key = factsKey(facts.registry, facts.name, facts.version);
+    this.facts.set(key, updated);
+    // The disk cache is open by now whenever these facts came through lookup().
+    this.diskCache().then((disk) => disk?.set(key, updated)).catch(() => {});
+    return updated;
   }
 
   /** Forgets everything: memory, the facts file and the HTTP cache. */
   async clearCache(): Promise<void> {
     this.facts.clear();
     this.packuments.clear();
+    this.histories.clear();
     const disk = await this.diskCache();
     await disk?.clear();
+    await (await this.historyCache())?.clear();
     if (this.cacheDir) await rm(join(this.cacheDir, '_cacache'), { recursive: true, force: true });
   }
 
   stats(): MetadataStats {
     return { ...this.counters };
+  }
+
+  private historyCache(): Promise<PublishHistoryCache | null> {
+    this.historyDisk ??= this.cacheDir ? PublishHistoryCache.open(this.cacheDir).catch(() => null) : Promise.resolve(null);
+    return this.historyDisk;
   }
 
   private diskCache(): Promise<FactsCache | null> {
@@ -202,8 +270,13 @@ export class MetadataClient {
     } catch (err) {
       return classifyRegistryError(err, ctx);
     }
-    if (typeof packument !== 'object' || packument === null || typeof packument.versions !== 'object' || packument.versions === null) {
+    if (!isPackument(packument)) {
       return failure(ctx, 'garbage', '{registry} answered with something that is not a packument');
+    }
+    const hKey = historyKey(registry, name);
+    // The packument is in hand: keep its history now rather than refetch it for a downgrade check.
+    if (this.opts.keepPublishHistory && !this.histories.get(hKey)?.versions.has(version)) {
+      this.histories.set(hKey, extractPublishHistory(packument, registry, Date.now()));
     }
     const facts = extractVersionFacts(packument, version, registry) ??
       (clean !== version ? extractVersionFacts(packument, clean, registry) : null);
@@ -234,12 +307,18 @@ export class MetadataClient {
     pending = this.slots.run(() => {
       if (!this.packuments.has(cacheKey)) this.counters.requests++;
       // RegistryFetcher directly: pacote.packument() would pick a git or file fetcher for other specs.
-      return new pacote.RegistryFetcher(name, this.fetchOptions).packument();
+      const Fetcher = RegistryFetcher();
+      return new Fetcher(name, this.fetchOptions).packument();
     });
     this.inflight.set(cacheKey, pending);
     pending.finally(() => this.inflight.delete(cacheKey)).catch(() => {});
     return pending;
   }
+}
+
+function isPackument(p: unknown): p is Record<string, unknown> {
+  return typeof p === 'object' && p !== null && typeof (p as Record<string, unknown>).versions === 'object' &&
+    (p as Record<string, unknown>).versions !== null;
 }
 
 /** A counting semaphore: at most `size` tasks run at once, in arrival order. */

@@ -96,6 +96,8 @@ export interface RegistryConfig {
   files: { project: string; user: string | null; global: string | null; builtin: string };
   /** Path of the project's `.npmrc` when it exists (even when it is not trusted). */
   projectNpmrc: string | null;
+  /** False when loaded with `trustProjectConfig: false`. */
+  projectTrusted: boolean;
   /** Keys of the project `.npmrc` that were ignored because the project is not trusted. */
   ignoredProjectKeys: string[];
   problems: ConfigProblem[];
@@ -226,7 +228,19 @@ async function captureLogs<T>(problems: ConfigProblem[], fn: () => Promise<T>): 
   }
 }
 
-export async function loadRegistryConfig(opts: LoadRegistryConfigOptions): Promise<RegistryConfig> {
+/**
+ * Loads run one at a time: the loader reports through process-wide proc-log events and
+ * touches process.env, so two concurrent loads would see each other's problems.
+ */
+let loading: Promise<unknown> = Promise.resolve();
+
+export function loadRegistryConfig(opts: LoadRegistryConfigOptions): Promise<RegistryConfig> {
+  const result = loading.then(() => loadNow(opts));
+  loading = result.catch(() => undefined);
+  return result;
+}
+
+async function loadNow(opts: LoadRegistryConfigOptions): Promise<RegistryConfig> {
   const projectDir = resolve(opts.projectDir);
   // The loader writes npm_config_* back into the env it is given: never hand it process.env.
   const env: NodeJS.ProcessEnv = { ...(opts.env ?? process.env) };
@@ -350,6 +364,7 @@ export async function loadRegistryConfig(opts: LoadRegistryConfigOptions): Promi
     authEntries,
     files: { project: projectFile, user: fileOf('user'), global: fileOf('global'), builtin: fileOf('builtin') ?? '' },
     projectNpmrc: existsSync(projectFile) ? projectFile : null,
+    projectTrusted: setup.trustProject,
     ignoredProjectKeys: [...setup.ignored],
     problems,
     describe: () => describeConfig(result),

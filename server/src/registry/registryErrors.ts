@@ -91,6 +91,9 @@ export function classifyRegistryError(err: unknown, ctx: LookupContext): LookupF
   if (e.type === 'invalid-json' || e.name === 'SyntaxError') {
     return failure(ctx, 'garbage', '{registry} answered with invalid JSON');
   }
+  if (code === 'ERR_INVALID_URL') return failure(ctx, 'network', 'the registry URL {registry} is not a valid URL');
+  // pacote annotates the parsed body; a body of `null` or similar surfaces as a TypeError.
+  if (e.name === 'TypeError') return failure(ctx, 'garbage', '{registry} answered with something that is not a packument');
   if (TIMEOUT_TYPES.has(e.type ?? '') || TIMEOUT_CODES.has(code)) {
     return failure(ctx, 'timeout', `{registry} did not answer within ${ctx.timeoutMs} ms`);
   }

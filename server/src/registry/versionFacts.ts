@@ -48,6 +48,41 @@ export interface VersionFacts {
   readonly deprecated: string | null;
   /** The registry the facts came from, with a trailing slash. */
   readonly registry: string;
+  /** Verdicts of verifying this version's signature and attestations, once reached (provenance.ts). */
+  readonly verification?: VerificationRecord | null;
+}
+
+/**
+ * Where provenance says a version was built, as read from a verified Sigstore bundle:
+ * the Fulcio certificate's extensions first, the SLSA predicate where the certificate is silent.
+ */
+export interface ProvenanceEvidence {
+  readonly repository: string | null;
+  readonly commit: string | null;
+  readonly ref: string | null;
+  /** Path of the workflow that ran the build, e.g. `.github/workflows/release.yml`. */
+  readonly workflow: string | null;
+  readonly builder: string | null;
+  readonly predicateType: string | null;
+  /** The certificate's subject alternative name (the signing workflow identity). */
+  readonly signer: string | null;
+}
+
+/** A verdict that cannot change for the same bytes, so it is cached with the facts. */
+export interface CachedVerdict {
+  readonly state: 'verified' | 'invalid';
+  readonly reason: string;
+}
+
+/**
+ * Only final verdicts are cached (verified / invalid). Missing keys, unreachable endpoints
+ * or an outdated trusted root give answers that a later run may improve, so they are not.
+ */
+export interface VerificationRecord {
+  /** The dist.integrity the verdicts are about: facts of another tarball never reuse them. */
+  readonly integrity: string;
+  readonly signature: (CachedVerdict & { readonly keyid: string | null }) | null;
+  readonly attestation: (CachedVerdict & { readonly evidence: ProvenanceEvidence | null; readonly trustedRoot: string | null }) | null;
 }
 
 type Json = Record<string, unknown>;
@@ -66,7 +101,11 @@ export function extractVersionFacts(packument: Json, version: string, registry: 
   const manifest = versions && isObject(versions[version]) ? (versions[version] as Json) : null;
   if (!manifest) return null;
   const time = isObject(packument.time) ? packument.time : {};
-  return factsFromManifest(manifest, registry, str(time[version]));
+  // Some registries leave name/version out of the version objects; the packument says them.
+  const complete = typeof manifest.name === 'string' && typeof manifest.version === 'string'
+    ? manifest
+    : { ...manifest, name: manifest.name ?? packument.name, version: manifest.version ?? version };
+  return factsFromManifest(complete, registry, str(time[version]));
 }
 
 export function factsFromManifest(manifest: Json, registry: string, publishedAt: string | null): VersionFacts {

@@ -1,0 +1,182 @@
+/**
+ * The publish history of a package name: for every version, when it was published and
+ * with which trust evidence (trusted publisher, provenance). Trust-downgrade detection
+ * compares a locked version with the versions published before it, so it needs the
+ * whole history, not just the locked version's facts.
+ *
+ * A history grows with every publish, so unlike VersionFacts it is not immutable. But a
+ * downgrade check only looks at versions published *before* the one asked about, and
+ * those do not change: a cached history that already lists the asked version answers the
+ * question. The TTL only bounds how long an unpublish (or a changed `time`) goes unseen.
+ * Cached in `<cacheDir>/publish-history-v1.jsonl`, one line per name, parsed on first use.
+ */
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+export interface PublishedVersion {
+  /** `time[version]` of the packument; null when the registry sent none. */
+  readonly publishedAt: string | null;
+  readonly trustedPublisher: boolean;
+  /** `dist.attestations.provenance` is present (pnpm's definition of provenance evidence). */
+  readonly provenance: boolean;
+}
+
+export interface PublishHistory {
+  readonly name: string;
+  readonly registry: string;
+  /** When the packument was read (ms since the epoch). */
+  readonly fetchedAt: number;
+  readonly versions: ReadonlyMap<string, PublishedVersion>;
+}
+
+const HEADER = '{"format":"install-guard-publish-history","version":1}';
+export const HISTORY_FILE = 'publish-history-v1.jsonl';
+export const DEFAULT_HISTORY_TTL_MS = 7 * 24 * 3_600_000;
+const DEFAULT_MAX_NAMES = 50_000;
+const TRUSTED = 1;
+const PROVENANCE = 2;
+
+type Json = Record<string, unknown>;
+const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+export function extractPublishHistory(packument: Json, registry: string, fetchedAt: number): PublishHistory {
+  const versions = new Map<string, PublishedVersion>();
+  const time = isObject(packument.time) ? packument.time : {};
+  const all = isObject(packument.versions) ? packument.versions : {};
+  for (const [version, manifest] of Object.entries(all)) {
+    if (!isObject(manifest)) continue;
+    const npmUser = isObject(manifest._npmUser) ? manifest._npmUser : null;
+    const dist = isObject(manifest.dist) ? manifest.dist : null;
+    const attestations = dist && isObject(dist.attestations) ? dist.attestations : null;
+    const at = time[version];
+    versions.set(version, {
+      publishedAt: typeof at === 'string' && at !== '' ? at : null,
+      trustedPublisher: !!npmUser && isObject(npmUser.trustedPublisher),
+      provenance: !!attestations && isObject(attestations.provenance),
+    });
+  }
+  return { name: String(packument.name ?? ''), registry, fetchedAt, versions };
+}
+
+export function historyKey(registry: string, name: string): string {
+  return `${registry} ${name}`;
+}
+
+/** The disk cache of histories; same shape and write discipline as the facts cache. */
+export class PublishHistoryCache {
+  private entries = new Map<string, string | PublishHistory>();
+  private dirty = false;
+
+  private constructor(
+    readonly file: string,
+    private readonly ttlMs: number,
+    private readonly maxNames: number,
+  ) {}
+
+  static async open(dir: string, ttlMs = DEFAULT_HISTORY_TTL_MS, maxNames = DEFAULT_MAX_NAMES): Promise<PublishHistoryCache> {
+    const cache = new PublishHistoryCache(join(dir, HISTORY_FILE), ttlMs, maxNames);
+    cache.entries = await readEntries(cache.file);
+    return cache;
+  }
+
+  /** The cached history when it is fresh and already lists `version`; else undefined. */
+  get(registry: string, name: string, version: string, now = Date.now()): PublishHistory | undefined {
+    const key = historyKey(registry, name);
+    const entry = this.entries.get(key);
+    if (entry === undefined) return undefined;
+    const history = typeof entry === 'string' ? parseLine(registry, name, entry) : entry;
+    if (!history) {
+      this.entries.delete(key);
+      this.dirty = true;
+      return undefined;
+    }
+    this.entries.delete(key);
+    this.entries.set(key, history);
+    if (now - history.fetchedAt > this.ttlMs || !history.versions.has(version)) return undefined;
+    return history;
+  }
+
+  set(history: PublishHistory): void {
+    const key = historyKey(history.registry, history.name);
+    this.entries.delete(key);
+    this.entries.set(key, history);
+    this.dirty = true;
+  }
+
+  async flush(): Promise<void> {
+    if (!this.dirty) return;
+    const merged = new Map<string, string | PublishHistory>();
+    for (const [k, v] of await readEntries(this.file)) if (!this.entries.has(k)) merged.set(k, v);
+    for (const [k, v] of this.entries) merged.set(k, v);
+    let drop = merged.size - this.maxNames;
+    for (const k of merged.keys()) {
+      if (drop-- <= 0) break;
+      merged.delete(k);
+    }
+    const lines = [HEADER];
+    for (const [k, v] of merged) lines.push(`${k}\t${typeof v === 'string' ? v : serialize(v)}`);
+    await mkdir(join(this.file, '..'), { recursive: true });
+    const tmp = `${this.file}.${process.pid}.${Date.now()}.tmp`;
+    try {
+      await writeFile(tmp, lines.join('\n') + '\n', 'utf8');
+      await rename(tmp, this.file);
+    } catch (err) {
+      await rm(tmp, { force: true });
+      throw err;
+    }
+    this.entries = merged;
+    this.dirty = false;
+  }
+
+  async clear(): Promise<void> {
+    this.entries.clear();
+    this.dirty = false;
+    await rm(this.file, { force: true });
+  }
+}
+
+async function readEntries(file: string): Promise<Map<string, string | PublishHistory>> {
+  const entries = new Map<string, string | PublishHistory>();
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch {
+    return entries;
+  }
+  const lines = text.split('\n');
+  if (lines[0] !== HEADER) return entries;
+  for (let i = 1; i < lines.length; i++) {
+    const tab = lines[i].indexOf('\t');
+    if (tab > 0) entries.set(lines[i].slice(0, tab), lines[i].slice(tab + 1));
+  }
+  return entries;
+}
+
+/** `{"f":<fetchedAt>,"v":{"1.0.0":["2020-01-01T00:00:00.000Z",3]}}` — flags: 1 trusted publisher, 2 provenance. */
+function serialize(history: PublishHistory): string {
+  const v: Record<string, [string | null, number]> = {};
+  for (const [version, p] of history.versions) {
+    v[version] = [p.publishedAt, (p.trustedPublisher ? TRUSTED : 0) | (p.provenance ? PROVENANCE : 0)];
+  }
+  return JSON.stringify({ f: history.fetchedAt, v });
+}
+
+function parseLine(registry: string, name: string, json: string): PublishHistory | null {
+  try {
+    const parsed = JSON.parse(json) as { f?: unknown; v?: unknown };
+    if (typeof parsed.f !== 'number' || !isObject(parsed.v)) return null;
+    const versions = new Map<string, PublishedVersion>();
+    for (const [version, entry] of Object.entries(parsed.v)) {
+      if (!Array.isArray(entry) || typeof entry[1] !== 'number') return null;
+      const at = entry[0];
+      versions.set(version, {
+        publishedAt: typeof at === 'string' ? at : null,
+        trustedPublisher: (entry[1] & TRUSTED) !== 0,
+        provenance: (entry[1] & PROVENANCE) !== 0,
+      });
+    }
+    return { name, registry, fetchedAt: parsed.f, versions };
+  } catch {
+    return null;
+  }
+}
