@@ -5,11 +5,13 @@
  * runs it on the texts of open editors with a long-lived registry client. `runAudit` is
  * the CLI's one-shot form: it also reads npm's configuration and owns the caches.
  */
-import { auditInventory, type AuditReport } from './analysis/audit';
+import { auditInventory, declarations, type AuditReport } from './analysis/audit';
+import { assessProvenance, provenanceFindings, provenanceSummary } from './analysis/provenance';
+import { versionKey } from './model/inventory';
 import { compareFindings } from './analysis/findings';
-import { checkEnvironment } from './policy/environmentChecks';
+import { checkEnvironment } from './policy/environment/environmentChecks';
 import { applyPolicySettings, type SuppressedFinding } from './policy/applyPolicySettings';
-import { readNativePolicy } from './policy/nativeAllowlists';
+import { readNativePolicy } from './policy/allowlists/nativeAllowlists';
 import { readPolicySettings, type PolicySettings } from './policy/policyFile';
 import type { NativePolicy } from './policy/types';
 import { loadProject, readTextFromDisk, type LockfileCache, type ReadText } from './parse/project';
@@ -27,6 +29,8 @@ export interface AnalyzeDeps {
   onProgress?: (done: number, total: number) => void;
   /** Parsed lockfiles kept across analyses of the same project (the editor's). */
   lockfileCache?: LockfileCache;
+  /** Registry signatures, provenance attestations, trust downgrades, release age; null: off. */
+  provenance?: { tufRefresh: boolean; cacheDir: string | null; offline?: boolean } | null;
 }
 
 export interface ProjectAnalysis {
@@ -36,6 +40,8 @@ export interface ProjectAnalysis {
   settings: PolicySettings;
   /** Findings silenced by an exception in force, each with the exception. */
   suppressed: SuppressedFinding[];
+  /** One line like `npm audit signatures` prints; null when provenance was not assessed. */
+  provenanceSummary: string | null;
 }
 
 export async function analyzeProject(root: string, deps: AnalyzeDeps): Promise<ProjectAnalysis> {
@@ -54,6 +60,7 @@ export async function analyzeProject(root: string, deps: AnalyzeDeps): Promise<P
     useInstalled: deps.useInstalled ?? true,
     ...(deps.onProgress ? { onProgress: deps.onProgress } : {}),
   });
+  const provenanceSummary = await assessProvenanceInto(report, settings, deps);
   const environment = await checkEnvironment({
     root,
     packageManager: { name: policy.settings.manager, version: policy.settings.version },
@@ -62,7 +69,34 @@ export async function analyzeProject(root: string, deps: AnalyzeDeps): Promise<P
   });
   const outcome = applyPolicySettings([...report.findings, ...environment], settings, deps.now ?? new Date());
   report.findings = outcome.findings.sort(compareFindings);
-  return { report, policy, settings, suppressed: outcome.suppressed };
+  return { report, policy, settings, suppressed: outcome.suppressed, provenanceSummary };
+}
+
+/** Provenance facts onto each registry package, and their findings onto the report. */
+async function assessProvenanceInto(report: AuditReport, settings: PolicySettings, deps: AnalyzeDeps): Promise<string | null> {
+  const lockfile = report.inventory.lockfile;
+  if (!deps.provenance || !deps.metadata || !lockfile) return null;
+  const now = deps.now ?? new Date();
+  const minimumReleaseAgeMinutes = settings.minimumReleaseAge.value || null;
+  const facts = await assessProvenance(report.packages, {
+    config: deps.config,
+    metadata: deps.metadata,
+    cacheDir: deps.provenance.cacheDir,
+    ...(deps.provenance.offline !== undefined ? { offline: deps.provenance.offline } : {}),
+    options: { downgradePolicy: settings.trustDowngrade.value, minimumReleaseAgeMinutes, now, tufRefresh: deps.provenance.tufRefresh },
+  });
+  for (const pkg of report.packages) pkg.provenance = facts.get(versionKey(pkg.name, pkg.version)) ?? null;
+  report.findings.push(
+    ...provenanceFindings(report.packages, facts, {
+      lockfile: lockfile.file,
+      requireProvenance: settings.requireProvenance.value,
+      minimumReleaseAgeMinutes,
+      minimumReleaseAgeExclude: settings.minimumReleaseAgeExclude,
+      trustDowngradeExclude: settings.trustDowngradeExclude,
+      related: (name) => declarations(report.inventory, name),
+    }),
+  );
+  return provenanceSummary(facts);
 }
 
 export interface RunAuditOptions {
@@ -80,6 +114,10 @@ export interface RunAuditOptions {
   trustProjectConfig?: boolean;
   readText?: ReadText;
   now?: Date;
+  /** Verify registry signatures and provenance (default true). */
+  provenance?: boolean;
+  /** Refresh the Sigstore trusted root through TUF when the network allows (default true). */
+  tufRefresh?: boolean;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -108,9 +146,12 @@ export async function runAudit(root: string, options: RunAuditOptions = {}): Pro
     ...(options.registry ? { registryOverride: options.registry } : {}),
     trustProjectConfig: options.trustProjectConfig ?? true,
   });
+  const provenanceOn = options.provenance !== false;
+  const cacheDir = options.cacheDir ?? defaultCacheDir(env);
   const metadata = new MetadataClient({
     config,
-    cacheDir: options.cacheDir ?? defaultCacheDir(env),
+    cacheDir,
+    keepPublishHistory: provenanceOn,
     ...(options.offline !== undefined ? { offline: options.offline } : {}),
     ...(options.concurrency ? { concurrency: options.concurrency } : {}),
     ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
@@ -121,6 +162,7 @@ export async function runAudit(root: string, options: RunAuditOptions = {}): Pro
     config,
     metadata,
     useInstalled: options.useInstalled ?? true,
+    provenance: provenanceOn ? { tufRefresh: options.tufRefresh ?? true, cacheDir, ...(options.offline !== undefined ? { offline: options.offline } : {}) } : null,
     ...(options.now ? { now: options.now } : {}),
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
   });

@@ -7,10 +7,13 @@
 import { join } from 'node:path';
 import {
   CodeActionKind,
+  ErrorCodes,
+  ResponseError,
   TextDocuments,
   TextDocumentSyncKind,
   type CancellationToken,
   type Connection,
+  type ExecuteCommandParams,
   type InitializeResult,
 } from 'vscode-languageserver';
 import { TextDocument } from 'vscode-languageserver-textdocument';
@@ -58,10 +61,15 @@ export function startServer(connection: Connection, runtime: ServerRuntime): voi
   const lastTexts = new Map<string, string>();
   const published = new Map<string, Set<string>>();
   let supportsConfiguration = false;
+  let supportsFolderChanges = false;
+  /** The client shows a disabled code action with its reason ("no safe version, because…"). */
+  let supportsDisabledActions = false;
   let folders: string[] = [];
 
   const log = (message: string) => connection.console.log(message);
-  const status = new StatusTracker((params) => void connection.sendNotification(STATUS_NOTIFICATION, params));
+  /** A notification to a client that has gone away is not an error worth more than a log line. */
+  const sent = (delivery: Promise<void>) => void delivery.catch(() => undefined);
+  const status = new StatusTracker((params) => sent(connection.sendNotification(STATUS_NOTIFICATION, params)));
   const analyzer = new WorkspaceAnalyzer(
     {
       readText: async (path) => {
@@ -89,9 +97,9 @@ export function startServer(connection: Connection, runtime: ServerRuntime): voi
     for (const [file, diagnostics] of byFile) {
       const uri = toUri(file);
       now.add(uri);
-      void connection.sendDiagnostics({ uri, diagnostics });
+      sent(connection.sendDiagnostics({ uri, diagnostics }));
     }
-    for (const uri of previous) if (!now.has(uri)) void connection.sendDiagnostics({ uri, diagnostics: [] });
+    for (const uri of previous) if (!now.has(uri)) sent(connection.sendDiagnostics({ uri, diagnostics: [] }));
     published.set(root, now);
     status.update(root, analysis, phase, registryProblem, !analyzer.trusted);
   }
@@ -110,6 +118,8 @@ export function startServer(connection: Connection, runtime: ServerRuntime): voi
   connection.onInitialize((params): InitializeResult => {
     const options = (params.initializationOptions ?? {}) as Partial<InitializationOptions>;
     supportsConfiguration = !!params.capabilities.workspace?.configuration;
+    supportsFolderChanges = !!params.capabilities.workspace?.workspaceFolders;
+    supportsDisabledActions = !!params.capabilities.textDocument?.codeAction?.disabledSupport;
     folders = params.workspaceFolders?.map((f) => toPath(f.uri)) ?? (params.rootUri ? [toPath(params.rootUri)] : []);
     analyzer.setWorkspaceFolders(folders);
     analyzer.reconfigure({ trusted: options.workspaceTrusted ?? true, cacheDir: options.cacheDir ?? null });
@@ -134,7 +144,7 @@ export function startServer(connection: Connection, runtime: ServerRuntime): voi
       const root = await analyzer.rootFor(join(folder, 'package.json'));
       if (root) analyzer.schedule(root);
     }
-    if (supportsConfiguration) {
+    if (supportsFolderChanges) {
       connection.workspace.onDidChangeWorkspaceFolders((event) => {
         const removed = new Set(event.removed.map((r) => toPath(r.uri)));
         folders = [...folders.filter((f) => !removed.has(f)), ...event.added.map((a) => toPath(a.uri))];
@@ -195,25 +205,38 @@ export function startServer(connection: Connection, runtime: ServerRuntime): voi
       const file = toPath(params.textDocument.uri);
       const found = await analyzer.analysisFor(file);
       if (!found) return [];
-      return codeActions({ analysis: found.analysis, root: found.root, file, params, readText, toUri, settings: analyzer.settings, now: runtime.now() });
+      const metadata = await analyzer.metadataFor(found.root);
+      return codeActions({
+        analysis: found.analysis, root: found.root, file, params, readText, toUri, settings: analyzer.settings, now: runtime.now(),
+        metadata, disabledSupport: supportsDisabledActions,
+      });
     }),
   );
 
-  connection.onExecuteCommand((params, token) =>
-    guarded(`command ${params.command}`, null, token, async () => {
-      const args = (params.arguments?.[0] ?? {}) as { root?: string; uri?: string };
-      const root = args.root ?? (args.uri ? await analyzer.rootFor(toPath(args.uri)) : null);
-      if (!root) throw new Error(`${params.command}: no project for ${JSON.stringify(args)}`);
-      const analysis = analyzer.latest(root) ?? (await analyzer.analyzeNow(root));
-      if (!analysis) throw new Error(`${params.command}: ${root} could not be analysed`);
-      const edit = await executeServerCommand(params.command, params.arguments?.[0], { analysis, root, readText, toUri, settings: analyzer.settings, now: runtime.now() });
-      if (edit) {
-        const applied = await connection.workspace.applyEdit({ label: 'Install Guard', edit });
-        if (!applied.applied) throw new Error(`the editor did not apply the edit: ${applied.failureReason ?? 'no reason given'}`);
-      }
-      return null;
-    }),
-  );
+  // Unlike the other handlers, a failed command answers with its error: the user clicked
+  // something and the client shows why it did not happen.
+  connection.onExecuteCommand(async (params) => {
+    try {
+      return await runCommand(params);
+    } catch (error) {
+      log(`command ${params.command} failed: ${(error as Error).stack ?? error}`);
+      return new ResponseError(ErrorCodes.InternalError, (error as Error).message);
+    }
+  });
+
+  async function runCommand(params: ExecuteCommandParams): Promise<null> {
+    const args = (params.arguments?.[0] ?? {}) as { root?: string; uri?: string };
+    const root = args.root ?? (args.uri ? await analyzer.rootFor(toPath(args.uri)) : null);
+    if (!root) throw new Error(`${params.command}: no project for ${JSON.stringify(args)}`);
+    const analysis = analyzer.latest(root) ?? (await analyzer.analyzeNow(root));
+    if (!analysis) throw new Error(`${params.command}: ${root} could not be analysed`);
+    const edit = await executeServerCommand(params.command, params.arguments?.[0], { analysis, root, readText, toUri, settings: analyzer.settings, now: runtime.now() });
+    if (edit) {
+      const applied = await connection.workspace.applyEdit({ label: 'Install Guard', edit });
+      if (!applied.applied) throw new Error(`the editor did not apply the edit: ${applied.failureReason ?? 'no reason given'}`);
+    }
+    return null;
+  }
 
   connection.onRequest(AUDIT_REPORT_REQUEST, (params: AuditReportParams, token) =>
     guarded<AuditReportResult | null>('audit report', null, token, async () => {
@@ -246,6 +269,8 @@ export function startServer(connection: Connection, runtime: ServerRuntime): voi
       return null;
     }),
   );
+
+  connection.onShutdown(() => analyzer.dispose());
 
   documents.listen(connection);
   connection.listen();

@@ -85,10 +85,12 @@ test('text: a table of what runs, with who pulls it in', async () => {
   const result = await runCli(['audit', copyProject('npm-basic'), '--registry', registry.url, '--cache', tempDir(), '-q']);
   assert.equal(result.code, 0, result.stderr);
   assert.match(result.stdout, /6 run code at install time/);
-  assert.match(result.stdout, /^PACKAGE\s+VERDICT\s+EVIDENCE\s+PULLED IN BY\s+RUNS$/m);
-  assert.match(result.stdout, /^fs-ext@2\.1\.1 \(direct\)\s+unreviewed \(runs\)\s+registry\s+package\.json\s+install: node-gyp configure build$/m);
-  assert.match(result.stdout, /^diskusage@1\.2\.0 \(direct, node-gyp\)\s+unreviewed \(runs\)\s+registry\s+package\.json\s+install: node-gyp rebuild$/m);
-  assert.match(result.stdout, /^esbuild@0\.25\.12 \(direct, dev\)\s+unreviewed \(runs\)\s+registry\s+package\.json\s+postinstall: node install\.js$/m);
+  assert.match(result.stdout, /^PACKAGE\s+VERDICT\s+EVIDENCE\s+PROVENANCE\s+PULLED IN BY\s+RUNS$/m);
+  // The loopback registry publishes no keys and no attestations: nothing can be verified.
+  assert.match(result.stdout, /^audited 40 registry packages: .*unverifiable/m);
+  assert.match(result.stdout, /^fs-ext@2\.1\.1 \(direct\)\s+unreviewed \(runs\)\s+registry\s+sig \? prov \?\s+package\.json\s+install: node-gyp configure build$/m);
+  assert.match(result.stdout, /^diskusage@1\.2\.0 \(direct, node-gyp\)\s+unreviewed \(runs\)\s+registry\s+sig \? prov \?\s+package\.json\s+install: node-gyp rebuild$/m);
+  assert.match(result.stdout, /^esbuild@0\.25\.12 \(direct, dev\)\s+unreviewed \(runs\)\s+registry\s+sig \? prov \?\s+package\.json\s+postinstall: node install\.js$/m);
   assert.doesNotMatch(result.stdout, /debug@2\.6\.9/, 'packages without scripts are not in the table');
 });
 

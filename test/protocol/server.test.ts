@@ -6,7 +6,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { URI } from 'vscode-uri';
@@ -22,7 +22,7 @@ import { AUDIT_REPORT_REQUEST, type AuditReportResult } from '../../server/src/l
 import { startLoopbackRegistry, type LoopbackRegistry } from '../support/loopbackRegistry';
 import { startTestClient, type TestClient } from '../support/lspClient';
 import { copyProject, projectRegistryOptions } from '../support/projectFixtures';
-import { isolatedNpmEnv } from '../support/runCli';
+import { isolatedNpmEnv, tempDir } from '../support/runCli';
 
 let registry: LoopbackRegistry;
 const clients: TestClient[] = [];
@@ -30,7 +30,7 @@ before(async () => {
   registry = await startLoopbackRegistry(projectRegistryOptions());
 });
 after(async () => {
-  for (const client of clients) client.close();
+  for (const client of clients) await client.close();
   await registry.close();
 });
 
@@ -217,5 +217,46 @@ test('a registry that hangs: local evidence first, one status line, hovers still
     assert.ok(hover, 'the server still answers');
   } finally {
     await hanging.close();
+  }
+});
+
+test('quick fix "pin a safe version": the exact newest version without an unreviewed script; an override for a transitive one', async () => {
+  // The made projects and registry of test/fixtures/safe-version (see its README).
+  const fixtures = join(__dirname, '..', 'fixtures', 'safe-version');
+  const made = await startLoopbackRegistry(JSON.parse(readFileSync(join(fixtures, 'registry.json'), 'utf8')));
+  try {
+    const folder = join(tempDir('ig-safe-version-'), 'npm');
+    cpSync(join(fixtures, 'npm'), folder, { recursive: true });
+    const client = await startTestClient({ folder, settings: { registry: made.url } });
+    clients.push(client);
+    const manifest = join(folder, 'package.json');
+    await client.open(manifest);
+    const diagnostics = await client.waitForDiagnostics(manifest, (d) => has('unreviewed-install-script', 'pixel-lib@1.3.0')(d) && has('unreviewed-install-script', 'native-helper@1.4.0')(d));
+    const ask = async (needle: string) => {
+      const target = client.diagnostics.get(client.uri(manifest))!.find((d) => messageOf(d).includes(needle)) ?? diagnostics.find((d) => messageOf(d).includes(needle))!;
+      return (await client.connection.sendRequest(CodeActionRequest.type, { textDocument: { uri: client.uri(manifest) }, range: target.range, context: { diagnostics: [target] } })) as CodeAction[];
+    };
+    const actions = await ask('pixel-lib@1.3.0');
+    const pin = actions.find((a) => a.title.startsWith('Pin pixel-lib'));
+    assert.equal(pin?.title, 'Pin pixel-lib to 1.2.1 (exact)', actions.map((a) => a.title).join(' | '));
+    assert.ok(!pin.isPreferred && actions.some((a) => a.isPreferred && /pixel-lib@1\.3\.0/.test(a.title)), 'allowing the reviewed version stays the preferred fix');
+    const override = (await ask('native-helper@1.4.0')).find((a) => a.title.startsWith('Add override'));
+    assert.equal(override?.title, 'Add override native-helper@1.3.0 (package.json overrides)');
+
+    const before = readFileSync(manifest, 'utf8');
+    const seen = client.statuses.length;
+    await applyAction(client, pin);
+    // Let the analysis the edit starts finish while the made registry still answers.
+    await client.waitForStatus((s) => {
+      const at = client.statuses.lastIndexOf(s);
+      return at > seen && s.state === 'ready' && client.statuses.slice(seen, at).some((x) => x.state === 'analysing');
+    });
+    const after = readFileSync(manifest, 'utf8');
+    assert.equal(JSON.parse(after).dependencies['pixel-lib'], '1.2.1');
+    assert.equal(after, before.replace('"pixel-lib": "^1.2.0"', '"pixel-lib": "1.2.1"'), 'only the spec changed');
+    // The lockfile still holds 1.3.0 until the next install; the pin is not offered twice.
+    assert.ok(!(await ask('pixel-lib@1.3.0')).some((a) => a.title.startsWith('Pin pixel-lib')));
+  } finally {
+    await made.close();
   }
 });

@@ -5,8 +5,8 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { applyFixEdit } from '../../server/src/policy/applyEdits';
-import type { ProjectTexts } from '../../server/src/policy/editSession';
+import { applyFixEdit } from '../../server/src/policy/edits/applyEdits';
+import type { ProjectTexts } from '../../server/src/policy/edits/editSession';
 import type { FixEdit, NativePolicy, PolicyTool } from '../../server/src/policy/types';
 import type { PackageManagerName } from '../../server/src/model/inventory';
 

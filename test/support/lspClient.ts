@@ -16,6 +16,7 @@ import {
   InitializedNotification,
   InitializeRequest,
   PublishDiagnosticsNotification,
+  ShutdownRequest,
   StreamMessageReader,
   StreamMessageWriter,
   type Diagnostic,
@@ -40,7 +41,8 @@ export interface TestClient {
   waitForDiagnostics(path: string, predicate: (d: Diagnostic[]) => boolean, timeoutMs?: number): Promise<Diagnostic[]>;
   waitForStatus(predicate: (s: StatusParams) => boolean, timeoutMs?: number): Promise<StatusParams>;
   uri(path: string): string;
-  close(): void;
+  /** The LSP lifecycle's end: shutdown (the server stops its work), then dispose. */
+  close(): Promise<void>;
 }
 
 export async function startTestClient(options: { folder: string; settings?: Partial<InstallGuardSettings>; env?: NodeJS.ProcessEnv; trusted?: boolean }): Promise<TestClient> {
@@ -70,6 +72,10 @@ export async function startTestClient(options: { folder: string; settings?: Part
   connection.onNotification(STATUS_NOTIFICATION, (params: StatusParams) => {
     statuses.push(params);
     wake();
+  });
+  // IG_LSP_LOG=1 shows the server's log (handler failures are logged, not thrown).
+  connection.onNotification('window/logMessage', (params: { message: string }) => {
+    if (process.env.IG_LSP_LOG) process.stderr.write(`[server] ${params.message}\n`);
   });
   connection.onRequest(ConfigurationRequest.type, (params) => params.items.map(() => settings));
   connection.onRequest(ApplyWorkspaceEditRequest.type, async (params) => {
@@ -126,7 +132,8 @@ export async function startTestClient(options: { folder: string; settings?: Part
     waitForStatus(predicate, timeoutMs = 20_000) {
       return waitFor(() => [...statuses].reverse().find(predicate), timeoutMs, 'status');
     },
-    close() {
+    async close() {
+      await connection.sendRequest(ShutdownRequest.type).catch(() => undefined);
       connection.dispose();
       serverConnection.dispose();
     },
@@ -147,7 +154,9 @@ export async function startTestClient(options: { folder: string; settings?: Part
   }
 
   await connection.sendRequest(InitializeRequest.type, {
-    processId: process.pid,
+    // null: with a pid, vscode-languageserver polls that process every few seconds and the
+    // interval would keep the test process alive after the connection is disposed.
+    processId: null,
     rootUri: uri(options.folder),
     workspaceFolders: [{ uri: uri(options.folder), name: 'test' }],
     capabilities: { workspace: { configuration: true, applyEdit: true, workspaceEdit: { documentChanges: true } } },

@@ -10,16 +10,16 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { parse as parseJsonc } from 'jsonc-parser';
 import { parse as parseYaml } from 'yaml';
-import { allowPackage, approveAll, denyPackage, pruneStale, type EditTarget, type PolicyFix } from '../../server/src/policy/allowlistEdits';
-import { applyTextEdits, EditComposer } from '../../server/src/policy/applyEdits';
-import type { ProjectTexts } from '../../server/src/policy/editSession';
-import { removeJsonItem, removeJsonProperty, setJsonProperty } from '../../server/src/policy/jsonEdit';
-import { appendYamlSeqItem, setYamlMapEntry } from '../../server/src/policy/yamlEdit';
+import { allowPackage, approveAll, denyPackage, pruneStale, type EditTarget, type PolicyFix } from '../../server/src/policy/edits/allowlistEdits';
+import { applyTextEdits, EditComposer } from '../../server/src/policy/edits/applyEdits';
+import type { ProjectTexts } from '../../server/src/policy/edits/editSession';
+import { removeJsonItem, removeJsonProperty, setJsonProperty } from '../../server/src/policy/edits/jsonEdit';
+import { appendYamlSeqItem, setYamlMapEntry } from '../../server/src/policy/edits/yamlEdit';
 import type { AllowlistRule, NativePolicy, PolicyPackage, PolicyTool } from '../../server/src/policy/types';
 import type { PackageManagerName } from '../../server/src/model/inventory';
 import { loadProject } from '../../server/src/parse/project';
-import { readNativePolicy } from '../../server/src/policy/nativeAllowlists';
-import { decide, unusedRules } from '../../server/src/policy/decide';
+import { readNativePolicy } from '../../server/src/policy/allowlists/nativeAllowlists';
+import { decide, unusedRules } from '../../server/src/policy/allowlists/decide';
 import { afterFix, assertEol, assertOnlySpansChanged, handMadePolicy, loadEditFixture } from '../support/editAssertions';
 
 const registry = (name: string, version: string): EditTarget => ({

@@ -89,26 +89,6 @@ test('hono: every edge resolves, nested copies are used from their subtree, all 
   assert.deepEqual(lock.packages.filter((p) => !p.dev).map((p) => p.id), []);
 });
 
-test('hono: parse time against jsonc-parser alone', (t) => {
-  const file = sharedFixture('lockfiles', 'hono', 'bun.lock');
-  if (!file) return t.skip(SHARED_MISSING);
-  const text = readFileSync(file, 'utf8');
-  const best = (fn: () => void) => {
-    for (let i = 0; i < 3; i++) fn();
-    let min = Infinity;
-    for (let i = 0; i < 9; i++) {
-      const start = process.hrtime.bigint();
-      fn();
-      min = Math.min(min, Number(process.hrtime.bigint() - start) / 1e6);
-    }
-    return min;
-  };
-  const bare = best(() => parseJsonc(text, [], { allowTrailingComma: true }));
-  const ours = best(() => parseBunLock(file, text));
-  t.diagnostic(`jsonc parse ${bare.toFixed(2)} ms, parseBunLock ${ours.toFixed(2)} ms, ratio ${(ours / bare).toFixed(1)}`);
-  assert.ok(ours / bare < 10, `ratio ${(ours / bare).toFixed(1)}`);
-});
-
 test('made by bun 1.4.5: workspaces, workspace-scoped and nested copies, alias, file', () => {
   const { text, lock } = load(made('workspaces', 'bun.lock'));
   assert.deepEqual(lock.problems, []);

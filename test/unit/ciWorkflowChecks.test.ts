@@ -4,10 +4,10 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { isScalar, parseDocument, visit, type Scalar } from 'yaml';
 import type { Finding } from '../../server/src/analysis/findings';
-import { checkWorkflowText } from '../../server/src/policy/ciWorkflowChecks';
-import type { CiContext } from '../../server/src/policy/ciInstallPolicy';
-import { scalarSourceMap } from '../../server/src/policy/yamlSourceMap';
-import type { ProjectScriptSettings } from '../../server/src/policy/npmrcChecks';
+import { checkWorkflowText } from '../../server/src/policy/environment/ciWorkflowChecks';
+import type { CiContext } from '../../server/src/policy/environment/ciInstallPolicy';
+import { scalarSourceMap } from '../../server/src/policy/environment/yamlSourceMap';
+import type { ProjectScriptSettings } from '../../server/src/policy/environment/npmrcChecks';
 import { LineIndex } from '../../server/src/parse/textPosition';
 
 const FIXTURES = join(__dirname, '..', 'fixtures', 'environment');

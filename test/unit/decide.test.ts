@@ -9,8 +9,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadProject, type ReadText } from '../../server/src/parse/project';
-import { decide, unusedRules } from '../../server/src/policy/decide';
-import { readNativePolicy } from '../../server/src/policy/nativeAllowlists';
+import { decide, unusedRules } from '../../server/src/policy/allowlists/decide';
+import { readNativePolicy } from '../../server/src/policy/allowlists/nativeAllowlists';
 import type { PackageManagerName } from '../../server/src/model/inventory';
 import type { NativePolicy, PolicyPackage } from '../../server/src/policy/types';
 

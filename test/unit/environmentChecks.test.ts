@@ -5,7 +5,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Finding } from '../../server/src/analysis/findings';
-import { checkEnvironment, gitTrackingOf, type CheckEnvironmentInput } from '../../server/src/policy/environmentChecks';
+import { checkEnvironment, gitTrackingOf, type CheckEnvironmentInput } from '../../server/src/policy/environment/environmentChecks';
 import { LineIndex } from '../../server/src/parse/textPosition';
 
 const PROJECTS = join(__dirname, '..', 'fixtures', 'environment', 'projects');

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { parse as parseJsonc } from 'jsonc-parser';
-import { addException, removeException, validateException, type ExceptionRequest } from '../../server/src/policy/exceptionEdits';
+import { addException, removeException, validateException, type ExceptionRequest } from '../../server/src/policy/edits/exceptionEdits';
 import { exceptionInForce, POLICY_FILE_NAME, readPolicySettings } from '../../server/src/policy/policyFile';
 import { afterFix, assertEol, assertOnlySpansChanged, loadEditFixture } from '../support/editAssertions';
 

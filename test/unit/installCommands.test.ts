@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseShell, scanScript } from '../../server/src/policy/installCommands';
+import { parseShell, scanScript } from '../../server/src/policy/environment/installCommands';
 
 function installs(script: string): string[] {
   return scanScript(script).installs.map((i) => `${i.tool}:${i.subcommand}:${i.ignoreScriptsFlag}`);

@@ -13,8 +13,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadProject, readTextFromDisk, type ReadText } from '../../server/src/parse/project';
 import { loadRegistryConfig } from '../../server/src/registry/npmConfig';
-import { readNativePolicy } from '../../server/src/policy/nativeAllowlists';
-import { resolveInstallingTool, versionOnPath, type VersionRunner } from '../../server/src/policy/toolVersion';
+import { readNativePolicy } from '../../server/src/policy/allowlists/nativeAllowlists';
+import { resolveInstallingTool, versionOnPath, type VersionRunner } from '../../server/src/policy/allowlists/toolVersion';
 import type { PackageManagerName } from '../../server/src/model/inventory';
 import type { AllowlistRule, NativePolicy } from '../../server/src/policy/types';
 

@@ -12,8 +12,8 @@ import {
   scriptsSwitchVerdict,
   type PackageManagerInfo,
   type ProjectScriptSettings,
-} from '../../server/src/policy/npmrcChecks';
-import { checkYarnrcYmlText, yarnrcClassicIgnoreScripts } from '../../server/src/policy/yarnrcChecks';
+} from '../../server/src/policy/environment/npmrcChecks';
+import { checkYarnrcYmlText, yarnrcClassicIgnoreScripts } from '../../server/src/policy/environment/yarnrcChecks';
 import { loadRegistryConfig } from '../../server/src/registry/npmConfig';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports

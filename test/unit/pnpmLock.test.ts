@@ -308,7 +308,7 @@ test('malformed pnpm-lock.yaml files fail with the right line or become problems
   }
 });
 
-test('a 10k-package lockfile parses well within the audit budget', (t) => {
+test('a 10k-package lockfile: every renamed copy parsed, with its key span (speed is measured by npm run bench)', (t) => {
   const file = sharedFixture('lockfiles', 'vitepress', 'pnpm-lock.yaml');
   if (!file) return t.skip(SHARED_MISSING);
   const text = readFileSync(file, 'utf8');
@@ -319,14 +319,9 @@ test('a 10k-package lockfile parses well within the audit budget', (t) => {
     Array.from({ length: 16 }, (_, i) => text.slice(start).replace(/^( {2}'?\/| {6}'?)(@[^/\s]+\/)?([^@\s'/]+)/gm, `$1$2c${i}$3`)).join('');
   const lock = parsePnpmLock('/p/pnpm-lock.yaml', big);
   assert.ok(lock.packages.length > 10000, `${lock.packages.length} packages`);
-  let best = Infinity;
-  for (let i = 0; i < 3; i++) {
-    const started = performance.now();
-    parsePnpmLock('/p/pnpm-lock.yaml', big);
-    best = Math.min(best, performance.now() - started);
+  for (const pkg of lock.packages.filter((_, i) => i % 997 === 0)) {
+    assert.ok(big.slice(pkg.span.start, pkg.span.end).includes(pkg.name), `${pkg.id} span`);
   }
-  // ~0.15-0.3 s here (js-yaml + key scan); `yaml`'s Document took 1.5-4 s on this text.
-  assert.ok(best < 1000, `${lock.packages.length} packages took ${best.toFixed(0)} ms`);
 });
 
 test('CRLF line endings: same packages, spans still on the keys', () => {

@@ -14,11 +14,12 @@ import {
   type ScriptEvidence,
 } from './installScripts';
 import type { LookupResult } from '../registry/metadataClient';
-import { decide } from '../policy/decide';
+import { decide } from '../policy/allowlists/decide';
 import { policyFindings } from '../policy/policyFindings';
 import type { NativePolicy, PolicyDecision, PolicyPackage } from '../policy/types';
+import type { ProvenanceFacts } from './provenance';
 import type { VersionFacts } from '../registry/versionFacts';
-import { readInstalledManifest, readLocalDependencyManifest } from './localManifests';
+import { hasNodeModules, readInstalledManifest, readLocalDependencyManifest } from './localManifests';
 
 /** The registry layer as the audit sees it; registry/metadataClient's MetadataClient is one. */
 export interface MetadataSource {
@@ -60,6 +61,8 @@ export interface PackageReport {
   policy: PolicyDecision;
   /** Every copy is bundled inside its parent's tarball. */
   bundled: boolean;
+  /** Registry signature, provenance, trust and release age; null until assessed (or when off). */
+  provenance: ProvenanceFacts | null;
   error: string | null;
   /** The kind of registry failure behind `error` (registry/registryErrors), for grouping outages. */
   errorKind: string | null;
@@ -77,13 +80,14 @@ export async function auditInventory(inventory: ProjectInventory, options: Audit
   const importerDirs = new Set((lockfile?.importers ?? []).map((i) => i.dir));
   const packages: PackageReport[] = [];
   let done = 0;
+  const useInstalled = options.useInstalled !== false && (await hasNodeModules(inventory.root));
 
   await Promise.all(
     [...groups.values()].map(async (copies) => {
       const first = copies[0]!;
       // A link to one of the project's own workspaces is the project's code, not a dependency.
       if (first.source === 'workspace' || (first.source === 'link' && importerDirs.has(first.resolved ?? ''))) return;
-      const { evidence, registryFacts, errorKind = null } = await gatherEvidence(inventory.root, first, options);
+      const { evidence, registryFacts, errorKind = null } = await gatherEvidence(inventory.root, first, { ...options, useInstalled });
       const report: PackageReport = {
         name: first.name,
         version: first.version,
@@ -100,6 +104,7 @@ export async function auditInventory(inventory: ProjectInventory, options: Audit
         registryFacts,
         policy: NO_DECISION,
         bundled: copies.every((c) => c.bundled === true),
+        provenance: null,
         error: evidence.registryError ?? null,
         errorKind,
       };
@@ -162,6 +167,7 @@ export function toPolicyPackage(report: PackageReport): PolicyPackage {
     paths: report.paths.map((path) => path.slice(1)),
     runsScripts: runsInstallCode(report.facts),
     bundled: report.bundled,
+    ...(report.entries[0] ? { id: report.entries[0].id } : {}),
   };
 }
 

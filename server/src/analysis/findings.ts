@@ -24,7 +24,7 @@ export const FINDING_CODES = {
   },
   'stale-allowlist-entry': {
     defaultSeverity: 'info',
-    title: 'An allowlist entry matches no locked package that runs install scripts',
+    title: 'An allowlist entry names a package that is no longer locked: it would silently approve it if it came back',
   },
   'pinned-version-not-locked': {
     defaultSeverity: 'warning',

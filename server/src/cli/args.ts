@@ -23,6 +23,10 @@ export interface AuditArgs {
   timeoutMs: number | null;
   output: string | null;
   quiet: boolean;
+  /** Verify registry signatures and provenance attestations (on unless --no-provenance). */
+  provenance: boolean;
+  /** Refresh the Sigstore trusted root through TUF (off with --no-tuf: the shipped root). */
+  tufRefresh: boolean;
 }
 
 export interface EditArgs {
@@ -69,6 +73,10 @@ Options:
   --fail-on <severity>       exit 1 when a finding is at or above: error, warning, info,
                              or none (default: error for audit, warning for check)
   --no-installed             ignore node_modules; decide from the registry only
+  --no-provenance            skip registry signatures, provenance, trust downgrade and
+                             release age
+  --no-tuf                   verify provenance against the Sigstore root shipped with
+                             Install Guard, without refreshing it through TUF
   --concurrency <n>          parallel registry requests (default: 16)
   --timeout <ms>             per-request timeout (default: 30000)
   -o, --output <file>        write the report to a file instead of stdout
@@ -98,6 +106,8 @@ export function parseCliArgs(argv: string[]): CliArgs {
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
         'any-version': { type: 'boolean' },
+        'no-provenance': { type: 'boolean' },
+        'no-tuf': { type: 'boolean' },
         stdio: { type: 'boolean' },
       },
     });
@@ -144,6 +154,8 @@ export function parseCliArgs(argv: string[]): CliArgs {
     timeoutMs: positiveInt(values.timeout, '--timeout'),
     output: values.output ?? null,
     quiet: values.quiet ?? false,
+    provenance: !values['no-provenance'],
+    tufRefresh: !values['no-tuf'],
   };
 }
 

@@ -8,8 +8,8 @@
 import { resolve } from 'node:path';
 import { analyzeProject } from '../engine';
 import { readTextFromDisk } from '../parse/project';
-import { allowPackage, denyPackage } from '../policy/allowlistEdits';
-import { applyFixToFiles } from '../policy/applyEdits';
+import { allowPackage, denyPackage } from '../policy/edits/allowlistEdits';
+import { applyFixToFiles } from '../policy/edits/applyEdits';
 import { defaultCacheDir } from '../registry/factsCache';
 import { MetadataClient } from '../registry/metadataClient';
 import { loadRegistryConfig } from '../registry/npmConfig';

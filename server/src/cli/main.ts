@@ -59,6 +59,8 @@ async function audit(args: AuditArgs): Promise<number> {
       useInstalled: args.useInstalled,
       concurrency: args.concurrency,
       timeoutMs: args.timeoutMs,
+      provenance: args.provenance,
+      tufRefresh: args.tufRefresh,
       onProgress: (done, total) => progress.update(`install-guard: registry metadata ${done}/${total}`),
     });
   } catch (error) {
@@ -86,6 +88,7 @@ async function audit(args: AuditArgs): Promise<number> {
     fileText,
     policyTool: run.policy.settings.tool,
     suppressed: run.suppressed,
+    provenanceSummary: run.provenanceSummary,
   };
   const output =
     args.format === 'json'

@@ -18,12 +18,13 @@ import {
 import type { ProjectAnalysis } from '../engine';
 import type { ReadText } from '../parse/project';
 import { LineIndex } from '../parse/textPosition';
-import { addException } from '../policy/exceptionEdits';
-import { allowPackage, approveAll, denyPackage, pruneStale, type EditTarget } from '../policy/allowlistEdits';
+import { addException } from '../policy/edits/exceptionEdits';
+import { allowPackage, approveAll, denyPackage, pruneStale, type EditTarget } from '../policy/edits/allowlistEdits';
+import { planSafeVersion, type SafeVersionDeps } from '../policy/edits/safeVersion';
 import { POLICY_FILE_NAME } from '../policy/policyFile';
 import type { FixEdit } from '../policy/types';
 import type { DiagnosticData } from './diagnostics';
-import { COMMANDS, SERVER_COMMANDS, type AddExceptionArgs, type InstallGuardSettings, type PackageDecisionArgs } from './protocol';
+import { COMMANDS, SERVER_COMMANDS, type AddExceptionArgs, type ApproveAllParams, type InstallGuardSettings, type PackageDecisionArgs } from './protocol';
 
 export interface CodeActionContext {
   analysis: ProjectAnalysis;
@@ -32,7 +33,20 @@ export interface CodeActionContext {
   toUri: (path: string) => string;
   settings: InstallGuardSettings;
   now: Date;
+  /** The project's registry client; without it no safe version is offered. */
+  metadata?: SafeVersionDeps['metadata'] | null;
+  /** The client shows disabled code actions (LSP `codeAction.disabledSupport`). */
+  disabledSupport?: boolean;
 }
+
+/**
+ * The registry's versions usually come from memory (the analysis fetched the packument);
+ * when they do not and the registry is slow, the other fixes must not wait for it.
+ */
+const SAFE_VERSION_BUDGET_MS = 2_000;
+
+/** Findings that another published version may cure. */
+const SAFE_VERSION_CODES = new Set(['unreviewed-install-script', 'trust-downgrade', 'release-too-young', 'provenance-required']);
 
 export async function codeActions(context: CodeActionContext & { file: string; params: CodeActionParams }): Promise<CodeAction[]> {
   const actions: CodeAction[] = [];
@@ -47,6 +61,10 @@ export async function codeActions(context: CodeActionContext & { file: string; p
       const anyVersion = allowPackage(context.analysis.policy, target, { pinned: false }, texts);
       if (anyVersion.title !== pinned.title) actions.push(quickFix(anyVersion, diagnostic, context, texts, false));
       if (data.code === 'unreviewed-install-script') actions.push(quickFix(denyPackage(context.analysis.policy, target, { pinned: false }, texts), diagnostic, context, texts, false));
+    }
+    if (SAFE_VERSION_CODES.has(data.code) && data.package && context.metadata) {
+      const action = await safeVersionAction(data.package, data.code, diagnostic, context, texts);
+      if (action) actions.push(action);
     }
     if ((data.code === 'stale-allowlist-entry' || data.code === 'pinned-version-not-locked') && data.finding?.rule) {
       const rule = context.analysis.policy.rules.find((r) => r.key === (data.finding!.rule as { key: string }).key && r.file === (data.finding!.rule as { file: string }).file);
@@ -83,7 +101,12 @@ export async function executeServerCommand(command: string, raw: unknown, contex
     const file = join(context.root, POLICY_FILE_NAME);
     fix = addException(texts.get(file) ?? null, file, { package: args.package, ...(args.version ? { version: args.version } : {}), code: args.code, reason: args.reason, expires: args.expires }, context.now);
   } else if (command === SERVER_COMMANDS.approveAll) {
-    const targets = context.analysis.report.packages.filter((p) => p.policy.verdict === 'unreviewed').map(toTarget);
+    // The client sends the packages the user ticked; without a list, every unreviewed one.
+    const chosen = (raw as ApproveAllParams).packages;
+    const targets = context.analysis.report.packages
+      .filter((p) => p.policy.verdict === 'unreviewed')
+      .filter((p) => !chosen || chosen.some((c) => c.name === p.name && c.version === p.version))
+      .map(toTarget);
     fix = approveAll(context.analysis.policy, targets, texts);
   } else if (command === SERVER_COMMANDS.allow || command === SERVER_COMMANDS.deny) {
     const args = raw as PackageDecisionArgs;
@@ -95,6 +118,33 @@ export async function executeServerCommand(command: string, raw: unknown, contex
     throw new Error(`unknown command ${command}`);
   }
   return toWorkspaceEdit(fix, texts, context.toUri);
+}
+
+/**
+ * "Pin <name> to <version> (exact)" / "Add override <name>@<version>", or — when no
+ * published version satisfies the rules — a disabled action whose reason says why for
+ * each candidate. For an unreviewed script, "allow" stays the preferred fix.
+ */
+async function safeVersionAction(target: { name: string; version: string }, code: string, diagnostic: Diagnostic, context: CodeActionContext, texts: ReadonlyMap<string, string>): Promise<CodeAction | null> {
+  const plan = await withinBudget(planSafeVersion(context.analysis, target, { metadata: context.metadata!, now: context.now, texts }), SAFE_VERSION_BUDGET_MS);
+  if (!plan) return null;
+  if (plan.fix) return plan.fix.edits.length ? quickFix(plan.fix, diagnostic, context, texts, code !== 'unreviewed-install-script') : null;
+  if (!context.disabledSupport) return null;
+  return { title: `Pin a safe version of ${target.name}`, kind: CodeActionKind.QuickFix, diagnostics: [diagnostic], disabled: { reason: plan.explanation } };
+}
+
+/** The result, or null when it fails or takes longer than `ms`. */
+async function withinBudget<T>(work: Promise<T>, ms: number): Promise<T | null> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<null>((resolve) => {
+    timer = setTimeout(() => resolve(null), ms);
+    timer.unref?.();
+  });
+  try {
+    return await Promise.race([work.catch(() => null), late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function quickFix(fix: FixEdit, diagnostic: Diagnostic, context: CodeActionContext, texts: ReadonlyMap<string, string>, preferred: boolean): CodeAction {
@@ -129,6 +179,8 @@ export function toWorkspaceEdit(fix: FixEdit, texts: ReadonlyMap<string, string>
 async function policyTexts(context: CodeActionContext): Promise<Map<string, string>> {
   const files = new Set([
     ...context.analysis.policy.files,
+    // Every package.json: a safe-version pin edits the one that declares the package.
+    ...context.analysis.report.inventory.manifests.map((m) => m.file),
     join(context.root, 'package.json'),
     join(context.root, 'pnpm-workspace.yaml'),
     join(context.root, POLICY_FILE_NAME),

@@ -86,7 +86,7 @@ const EVIDENCE: Record<PackageReport['facts']['evidence'], string> = {
 
 /** Provenance facts, when the provenance layer put them on the report. */
 function provenanceLines(report: PackageReport): string[] {
-  const provenance = (report as PackageReport & { provenance?: Record<string, string | null> }).provenance;
+  const provenance = report.provenance;
   if (!provenance) return [];
   const lines = [`Signature: ${forMarkdown(provenance.signature ?? 'unknown')} · provenance: ${forMarkdown(provenance.attestation ?? 'unknown')}`];
   const repository = safeLink(provenance.repository ?? null);

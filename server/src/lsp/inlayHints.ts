@@ -47,7 +47,7 @@ export function badge(reports: PackageReport[]): string | null {
   if (verdicts.has('unreviewed')) parts.push('⚠ unreviewed');
   else if (verdicts.has('denied')) parts.push('⛔ denied');
   else if (verdicts.has('allowed')) parts.push('✓ allowed');
-  const provenance = reports.map((r) => (r as PackageReport & { provenance?: { attestation?: string } }).provenance?.attestation);
+  const provenance = reports.map((r) => r.provenance?.attestation);
   if (parts.length && provenance.includes('verified')) parts.push('✓ provenance');
   if (provenance.includes('invalid')) parts.push('✗ provenance invalid');
   if (reports.some((r) => !r.facts.known)) parts.push('? unknown');

@@ -11,6 +11,8 @@ const PROVENANCE_CODES = new Set(['signature-invalid', 'signature-missing', 'pro
 
 interface ProjectStatus {
   state: 'analysing' | 'ready' | 'error';
+  /** False until the first analysis of the project has been published. */
+  hasResult: boolean;
   unreviewed: number;
   provenanceProblems: number;
   registryProblem: string | null;
@@ -30,7 +32,7 @@ export class StatusTracker {
   }
 
   failed(root: string, message: string): void {
-    this.projects.set(root, { ...empty(root), state: 'error', detail: `${root}: analysis failed — ${message}` });
+    this.projects.set(root, { ...empty(root), state: 'error', hasResult: true, detail: `${root}: analysis failed — ${message}` });
     this.emit();
   }
 
@@ -42,6 +44,7 @@ export class StatusTracker {
     const pm = report.inventory.packageManager;
     this.projects.set(root, {
       state: phase === 'local' ? 'analysing' : 'ready',
+      hasResult: true,
       unreviewed,
       provenanceProblems,
       registryProblem,
@@ -60,7 +63,8 @@ export class StatusTracker {
     const registryProblem = all.find((p) => p.registryProblem)?.registryProblem ?? null;
     const restrictedByTrust = all.some((p) => p.restrictedByTrust);
     const state = all.some((p) => p.state === 'error') ? 'error' : all.some((p) => p.state === 'analysing') ? 'analysing' : 'ready';
-    const parts = [unreviewed === 0 ? 'no unreviewed scripts' : `${unreviewed} unreviewed`];
+    // Before any result, counts of zero would claim a clean project.
+    const parts = all.every((p) => !p.hasResult) ? ['analysing'] : [unreviewed === 0 ? 'no unreviewed scripts' : `${unreviewed} unreviewed`];
     if (provenanceProblems) parts.push(`${provenanceProblems} provenance`);
     const details = all.map((p) => p.detail);
     if (registryProblem) details.push(registryProblem);
@@ -70,7 +74,7 @@ export class StatusTracker {
 }
 
 function empty(root: string): ProjectStatus {
-  return { state: 'analysing', unreviewed: 0, provenanceProblems: 0, registryProblem: null, restrictedByTrust: false, detail: `${root}: analysing…` };
+  return { state: 'analysing', hasResult: false, unreviewed: 0, provenanceProblems: 0, registryProblem: null, restrictedByTrust: false, detail: `${root}: analysing…` };
 }
 
 function sum(values: number[]): number {

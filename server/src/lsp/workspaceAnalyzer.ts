@@ -48,6 +48,8 @@ interface ProjectState {
   root: string;
   config: RegistryConfig | null;
   metadata: MetadataClient | null;
+  /** Bumped with every reset of `config`, so a load that began before the reset is not kept. */
+  configEpoch: number;
   lockfileCache: LockfileCache;
   timer: unknown;
   /** Bumped by every change: a run whose generation is stale publishes nothing. */
@@ -61,6 +63,7 @@ export class WorkspaceAnalyzer {
   private readonly projects = new Map<string, ProjectState>();
   private readonly rootOfFile = new Map<string, string | null>();
   private folders: string[] = [];
+  private disposed = false;
 
   constructor(
     private readonly runtime: AnalyzerRuntime,
@@ -87,6 +90,7 @@ export class WorkspaceAnalyzer {
     for (const project of this.projects.values()) {
       project.config = null;
       project.metadata = null;
+      project.configEpoch++;
       this.schedule(project.root);
     }
   }
@@ -108,6 +112,8 @@ export class WorkspaceAnalyzer {
 
   /** A file was opened, changed or saved: re-analyse every project it matters to. */
   async fileChanged(file: string): Promise<void> {
+    // Installed packages' own package.json files are evidence, not project files.
+    if (file.includes('/node_modules/') || file.includes('\\node_modules\\')) return;
     const base = file.slice(file.lastIndexOf('/') + 1);
     if (base === 'package.json' || base === 'pnpm-workspace.yaml') this.rootOfFile.clear();
     const root = await this.rootFor(file);
@@ -118,6 +124,7 @@ export class WorkspaceAnalyzer {
       if (base === '.npmrc') {
         project.config = null;
         project.metadata = null;
+        project.configEpoch++;
       }
       this.schedule(r);
     }
@@ -127,8 +134,15 @@ export class WorkspaceAnalyzer {
   async analyzeNow(root: string): Promise<ProjectAnalysis | null> {
     const project = this.project(root);
     project.generation++;
-    await this.run(project);
-    return project.latest;
+    // A change still waiting for its debounce would supersede this run's result: fold it in.
+    for (;;) {
+      if (project.timer !== null) {
+        this.runtime.clearTimeout(project.timer);
+        project.timer = null;
+      }
+      await this.run(project);
+      if (project.timer === null && !project.running) return project.latest;
+    }
   }
 
   latest(root: string): ProjectAnalysis | null {
@@ -139,6 +153,14 @@ export class WorkspaceAnalyzer {
     return [...this.projects.keys()];
   }
 
+  /**
+   * The project's registry client, whose packuments and publish histories the analysis
+   * already holds: "pin a safe version" judges other versions of a package from them.
+   */
+  async metadataFor(root: string): Promise<MetadataClient | null> {
+    return (await this.registryFor(this.project(root))).metadata;
+  }
+
   async clearCache(): Promise<void> {
     for (const project of this.projects.values()) await project.metadata?.clearCache();
     for (const project of this.projects.values()) {
@@ -147,7 +169,18 @@ export class WorkspaceAnalyzer {
     }
   }
 
+  /** Shutdown: pending work is dropped and nothing more is published. */
+  dispose(): void {
+    this.disposed = true;
+    for (const project of this.projects.values()) {
+      if (project.timer !== null) this.runtime.clearTimeout(project.timer);
+      project.timer = null;
+      project.generation++;
+    }
+  }
+
   schedule(root: string): void {
+    if (this.disposed) return;
     const project = this.project(root);
     project.generation++;
     if (project.timer !== null) this.runtime.clearTimeout(project.timer);
@@ -160,40 +193,50 @@ export class WorkspaceAnalyzer {
   private project(root: string): ProjectState {
     let project = this.projects.get(root);
     if (!project) {
-      project = { root, config: null, metadata: null, lockfileCache: new Map(), timer: null, generation: 0, running: null, rerun: false, latest: null };
+      project = { root, config: null, metadata: null, configEpoch: 0, lockfileCache: new Map(), timer: null, generation: 0, running: null, rerun: false, latest: null };
       this.projects.set(root, project);
     }
     return project;
   }
 
-  /** One run at a time per project; a change during a run queues exactly one more. */
-  private async run(project: ProjectState): Promise<void> {
+  /**
+   * One run at a time per project; a change during a run queues exactly one more. The
+   * promise covers the queued runs too, so awaiting it yields the newest result.
+   */
+  private run(project: ProjectState): Promise<void> {
     if (project.running) {
       project.rerun = true;
       return project.running;
     }
-    project.running = this.analyze(project).finally(() => {
+    project.running = (async () => {
+      do {
+        project.rerun = false;
+        await this.analyze(project);
+      } while (project.rerun);
+    })().finally(() => {
       project.running = null;
     });
-    await project.running;
-    if (project.rerun) {
-      project.rerun = false;
-      await this.run(project);
-    }
+    return project.running;
   }
 
   private async analyze(project: ProjectState): Promise<void> {
     const generation = project.generation;
-    const current = () => generation === project.generation;
+    const current = () => generation === project.generation && !this.disposed;
     this.listener.onStarted(project.root);
     try {
       const { config, metadata } = await this.registryFor(project);
-      const deps = { readText: this.runtime.readText, config, lockfileCache: project.lockfileCache };
+      const cacheDir = this.options.cacheDir ?? defaultCacheDir(this.runtime.env);
+      const deps = {
+        readText: this.runtime.readText,
+        config,
+        lockfileCache: project.lockfileCache,
+        provenance: { tufRefresh: true, cacheDir, offline: this.options.settings.offline },
+      };
       let finalDone = false;
       // The registry may be slow or down: show what local evidence says meanwhile.
       const localTimer = this.runtime.setTimeout(() => {
         if (finalDone) return;
-        void analyzeProject(project.root, { ...deps, metadata: null }).then(
+        void analyzeProject(project.root, { ...deps, metadata: null, provenance: null }).then(
           (local) => {
             if (!finalDone && current()) this.listener.onAnalysis(project.root, local, 'local');
           },
@@ -214,21 +257,30 @@ export class WorkspaceAnalyzer {
   }
 
   private async registryFor(project: ProjectState): Promise<{ config: RegistryConfig; metadata: MetadataClient | null }> {
-    const { settings, trusted } = this.options;
     if (!project.config) {
-      project.config = await loadRegistryConfig({
+      const epoch = project.configEpoch;
+      const { settings, trusted } = this.options;
+      const config = await loadRegistryConfig({
         projectDir: project.root,
         env: this.runtime.env,
         ...(settings.registry ? { registryOverride: settings.registry } : {}),
         trustProjectConfig: trusted,
       });
+      // Settings, trust or .npmrc changed while npm's configuration was read (the first
+      // workspace/configuration answer arrives while the first run is here): this run is
+      // superseded (every reset schedules a new one), so keep nothing it read, or the next
+      // run would reuse the old registry.
+      if (epoch !== project.configEpoch) return { config, metadata: null };
+      project.config = config;
       project.metadata = null;
     }
+    const { settings } = this.options;
     project.metadata ??= new MetadataClient({
       config: project.config,
       cacheDir: this.options.cacheDir ?? defaultCacheDir(this.runtime.env),
       offline: settings.offline || project.config.offline,
       concurrency: settings.networkConcurrency,
+      keepPublishHistory: true,
     });
     return { config: project.config, metadata: project.metadata };
   }

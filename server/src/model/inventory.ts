@@ -120,7 +120,10 @@ export interface LockedPackage {
   span: Span;
   /** Where npm installs it, relative to the root ("node_modules/a/node_modules/b"), when known. */
   installPath: string | null;
-  /** Shipped inside its parent's tarball (bundleDependencies): npm never runs its install scripts. */
+  /**
+   * Shipped inside its parent's tarball (bundleDependencies). npm 11.19 still runs its install
+   * scripts, and no allowScripts entry can cover it (seen in test/cli/toolAgreement.test.ts).
+   */
   bundled?: boolean;
   edges: LockEdge[];
   /** Filled in by `classifyGraph`: reachable only through dev / optional edges, or from an importer. */

@@ -7,7 +7,7 @@
 import { declarations, describeScripts, packageLocation, toPolicyPackage, type PackageReport } from '../analysis/audit';
 import { FINDING_CODES, type Finding } from '../analysis/findings';
 import type { ProjectInventory } from '../model/inventory';
-import { unusedRules } from './nativeAllowlists';
+import { unusedRules } from './allowlists/nativeAllowlists';
 import type { AllowlistRule, NativePolicy } from './types';
 
 export function policyFindings(inventory: ProjectInventory, policy: NativePolicy, packages: PackageReport[]): Finding[] {
@@ -69,7 +69,7 @@ export function policyFindings(inventory: ProjectInventory, policy: NativePolicy
       findings.push({
         code: 'stale-allowlist-entry',
         severity: FINDING_CODES['stale-allowlist-entry'].defaultSeverity,
-        message: `"${rule.key}" in ${rule.field} matches no locked package that runs install scripts`,
+        message: `"${rule.key}" in ${rule.field} names ${rule.name ?? 'a source'} that is not locked any more`,
         fix: 'Remove the entry (it would silently approve the package if it came back)',
         package: rule.name ? { name: rule.name, version: (rule.versions ?? [])[0] ?? '*' } : null,
         location: where,

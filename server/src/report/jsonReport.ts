@@ -23,6 +23,8 @@ export interface ReportContext {
   policyTool?: string | null;
   /** Findings silenced by exceptions in force. */
   suppressed?: SuppressedFinding[];
+  /** The provenance summary line, when provenance was assessed. */
+  provenanceSummary?: string | null;
 }
 
 export interface JsonRange {
@@ -44,6 +46,7 @@ export function toJsonReport(report: AuditReport, context: ReportContext) {
     workspaces: inventory.manifests.map((m) => ({ dir: m.dir, name: m.name, path: rel(m.file) })),
     registry: context.registry,
     offline: context.offline,
+    provenanceSummary: context.provenanceSummary ?? null,
     summary: {
       packages: report.packages.length,
       withInstallScripts: withScripts.length,
@@ -74,6 +77,24 @@ export function toJsonReport(report: AuditReport, context: ReportContext) {
         effect: p.policy.effect,
         explanation: p.policy.explanation,
       },
+      provenance: p.provenance
+        ? {
+            signature: p.provenance.signature,
+            attestation: p.provenance.attestation,
+            repository: p.provenance.repository,
+            commit: p.provenance.commit,
+            ref: p.provenance.ref,
+            workflow: p.provenance.workflow,
+            builder: p.provenance.builder,
+            publishedAt: p.provenance.publishedAt,
+            trustedPublisher: p.provenance.trustedPublisher,
+            trust: p.provenance.trust,
+            downgrade: p.provenance.downgrade,
+            ageMinutes: p.provenance.ageMinutes,
+            reason: p.provenance.reason,
+            trustedRoot: p.provenance.trustedRoot,
+          }
+        : null,
     })),
     findings: report.findings.map((f) => toJsonFinding(f, rel, ranges)),
     suppressed: (context.suppressed ?? []).map(({ finding, exception }) => ({

@@ -16,6 +16,7 @@ export interface TextReportOptions {
   mode: 'audit' | 'check';
   /** Findings silenced by an exception in force: listed with their reason, never hidden. */
   suppressed?: SuppressedFinding[];
+  provenanceSummary?: string | null;
   registry: string | null;
   offline: boolean;
   /** Terminal width to fit the table into; 0 for no limit (pipes). */
@@ -39,10 +40,11 @@ export function toTextReport(report: AuditReport, options: TextReportOptions): s
   const unknown = report.packages.filter((p) => !p.facts.known);
   out.push('');
   out.push(`${report.packages.length} locked packages, ${running.length} run code at install time, ${unknown.length} unknown`);
+  if (options.provenanceSummary) out.push(forTerminal(options.provenanceSummary));
 
   if (running.length > 0 && options.mode === 'audit') {
     out.push('');
-    out.push(...table(['PACKAGE', 'VERDICT', 'EVIDENCE', 'PULLED IN BY', 'RUNS'], running.map(row), options.width));
+    out.push(...table(['PACKAGE', 'VERDICT', 'EVIDENCE', 'PROVENANCE', 'PULLED IN BY', 'RUNS'], running.map(row), options.width));
   }
   if (unknown.length > 0 && options.mode === 'audit') {
     out.push('');
@@ -74,9 +76,19 @@ function row(p: PackageReport): string[] {
     forTerminal(`${p.name}@${p.version}`) + (flags ? ` (${flags})` : ''),
     p.policy.verdict === 'none' ? '-' : p.policy.effect ? `${p.policy.verdict} (${p.policy.effect})` : p.policy.verdict,
     p.facts.evidence,
+    provenanceCell(p),
     forTerminal(via) + more,
     forTerminal(describeScripts(p.facts)),
   ];
+}
+
+/** "sig ✓ prov ✓ owner/repo", "sig ? prov –": what the registry and Sigstore vouch for. */
+function provenanceCell(p: PackageReport): string {
+  const provenance = p.provenance;
+  if (!provenance) return '-';
+  const mark = (state: string) => (state === 'verified' ? '✓' : state === 'invalid' ? '✗' : state === 'absent' ? '–' : '?');
+  const repository = provenance.attestation === 'verified' && provenance.repository ? ` ${forTerminal(provenance.repository.replace(/^https:\/\/github\.com\//, ''))}` : '';
+  return `sig ${mark(provenance.signature)} prov ${mark(provenance.attestation)}${repository}`;
 }
 
 /** The first step of a path is an importer dir: "." is the root package.json. */

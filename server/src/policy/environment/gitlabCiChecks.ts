@@ -19,8 +19,8 @@
  * `include:` files are not followed.
  */
 import { isScalar, isSeq, type Document, type Node, type Scalar } from 'yaml';
-import type { Finding, FindingLocation } from '../analysis/findings';
-import type { Span } from '../model/inventory';
+import type { Finding, FindingLocation } from '../../analysis/findings';
+import type { Span } from '../../model/inventory';
 import { scanScript, type ConfigWrite, type InstallCommand } from './installCommands';
 import { ciInstallFinding, looksLikeSecretName, scriptsState, type CiContext, type ScriptsState, type SecretSource } from './ciInstallPolicy';
 import { deref, mapEntries, mapGet, scalarSourceMap, scalarText, seqItems } from './yamlSourceMap';

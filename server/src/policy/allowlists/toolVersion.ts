@@ -18,8 +18,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import semver from 'semver';
 import { parseDocument } from 'yaml';
-import type { PackageManagerName, ProjectInventory } from '../model/inventory';
-import type { ReadText } from '../parse/project';
+import type { PackageManagerName, ProjectInventory } from '../../model/inventory';
+import type { ReadText } from '../../parse/project';
 
 export interface InstallingTool {
   manager: PackageManagerName;

@@ -15,9 +15,9 @@
 import { join } from 'node:path';
 import npa from 'npm-package-arg';
 import semver from 'semver';
-import type { AllowlistRule, NativePolicy, PolicyPackage } from './types';
-import type { Place, ProjectTexts } from './editSession';
-import { jsonValueAt } from './jsonEdit';
+import type { AllowlistRule, NativePolicy, PolicyPackage } from '../types';
+import type { Place, ProjectTexts } from '../edits/editSession';
+import { jsonValueAt } from '../edits/jsonEdit';
 
 /** The package a fix is about, as the lockfile has it. */
 export interface EditTarget {

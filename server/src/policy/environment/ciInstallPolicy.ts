@@ -16,8 +16,8 @@
  * - Bun runs only trusted dependencies' scripts: never reported.
  * An unknown version is taken as the current release line (npm 11, pnpm 10), as in npmrcChecks.
  */
-import type { Finding, FindingLocation } from '../analysis/findings';
-import type { Span } from '../model/inventory';
+import type { Finding, FindingLocation } from '../../analysis/findings';
+import type { Span } from '../../model/inventory';
 import type { ConfigWrite, InstallCommand, InstallTool } from './installCommands';
 import {
   environmentFinding,

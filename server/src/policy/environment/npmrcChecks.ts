@@ -11,9 +11,10 @@
  * or `#`. Booleans then follow @npmcli/config: `key` or `key=` alone is true, `false`,
  * `null`, `0` are false, any other string is true.
  */
-import { FINDING_CODES, type Finding, type FindingCode, type FindingLocation, type Severity } from '../analysis/findings';
-import type { PackageManagerName, Span } from '../model/inventory';
-import type { RegistryConfig } from '../registry/npmConfig';
+import semver from 'semver';
+import { FINDING_CODES, type Finding, type FindingCode, type FindingLocation, type Severity } from '../../analysis/findings';
+import type { PackageManagerName, Span } from '../../model/inventory';
+import type { RegistryConfig } from '../../registry/npmConfig';
 
 export interface PackageManagerInfo {
   name: PackageManagerName;
@@ -217,7 +218,10 @@ export function scriptsFlavour(pm: PackageManagerInfo, hasYarnrcYml: boolean): {
       return { flavour: 'pnpm', runsByDefault: (major ?? 10) < 10, label };
     case 'yarn': {
       const berry = major !== null ? major >= 2 : hasYarnrcYml;
-      return { flavour: berry ? 'yarn-berry' : 'yarn-classic', runsByDefault: true, label };
+      // Yarn 4.14 stopped running dependency scripts by default (enableScripts: false);
+      // an unknown Berry version is taken as the current release, as the allowlist reader does.
+      const runsByDefault = !berry || (pm.version !== null && semver.valid(semver.coerce(pm.version)) !== null && semver.lt(semver.coerce(pm.version)!, '4.14.0'));
+      return { flavour: berry ? 'yarn-berry' : 'yarn-classic', runsByDefault, label };
     }
     case 'bun':
       return { flavour: 'bun', runsByDefault: false, label };

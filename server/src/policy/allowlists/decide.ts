@@ -22,7 +22,7 @@ import semver from 'semver';
 import { BUN_DEFAULT_TRUSTED_DEPENDENCIES } from './bunDefaultTrusted';
 import { pnpmGates } from './pnpmBuildPolicy';
 import { identityFromTarballUrl, lavamoatCanonicalName, npmRegistryIdentity, ruleMatches, ruleNamesPackage } from './ruleMatching';
-import type { AllowlistRule, NativePolicy, PolicyDecision, PolicyPackage, ScriptEffect, Verdict } from './types';
+import type { AllowlistRule, NativePolicy, PolicyDecision, PolicyPackage, ScriptEffect, Verdict } from '../types';
 
 export function decide(policy: NativePolicy, pkg: PolicyPackage): PolicyDecision {
   if (!pkg.runsScripts) {

@@ -20,7 +20,7 @@ import {
   type Node as JsonNode,
   type ParseError,
 } from 'jsonc-parser';
-import { LineIndex } from '../parse/textPosition';
+import { LineIndex } from '../../parse/textPosition';
 import { applyTextEdits, EditRefusedError, type LocalEdit } from './applyEdits';
 
 export interface TextFormat {

@@ -6,8 +6,8 @@
  */
 import { parse as parseYarnClassicFile } from '@yarnpkg/lockfile';
 import { isScalar, parseDocument, Scalar, type Document } from 'yaml';
-import type { Finding } from '../analysis/findings';
-import type { Span } from '../model/inventory';
+import type { Finding } from '../../analysis/findings';
+import type { Span } from '../../model/inventory';
 import { deref, mapEntries, mapGet } from './yamlSourceMap';
 import {
   environmentFinding,

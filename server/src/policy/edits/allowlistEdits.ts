@@ -10,13 +10,13 @@
  * script should stay rejected when the version changes.
  */
 import { basename, dirname, join } from 'node:path';
-import type { AllowlistRule, FixEdit, NativePolicy } from './types';
+import type { AllowlistRule, FixEdit, NativePolicy } from '../types';
 import { EditRefusedError } from './applyEdits';
 import { EditSession, type Place, type ProjectTexts } from './editSession';
-import type { EditTarget } from './allowlistKeys';
+import type { EditTarget } from '../allowlists/allowlistKeys';
 import { writeBun, writeLavamoat, writeNpm, writePnpm, writeYarn, type Action, type Outcome } from './allowlistWriters';
 
-export type { EditTarget } from './allowlistKeys';
+export type { EditTarget } from '../allowlists/allowlistKeys';
 export type { ProjectTexts } from './editSession';
 
 /** The current texts: absolute path -> text (a missing file is absent), with or without the root. */

@@ -6,8 +6,8 @@
  * the text left by the previous one) into edits against the text the caller gave us.
  */
 import { readFile, writeFile } from 'node:fs/promises';
-import type { Span } from '../model/inventory';
-import type { FixEdit, TextEdit } from './types';
+import type { Span } from '../../model/inventory';
+import type { FixEdit, TextEdit } from '../types';
 
 /** A fix cannot be written without damaging the file; the message says why and what to do. */
 export class EditRefusedError extends Error {

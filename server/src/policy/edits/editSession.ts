@@ -5,7 +5,7 @@
  * Each operation re-reads the current text, so a later step sees what an earlier one did.
  */
 import { relative, sep } from 'node:path';
-import type { TextEdit } from './types';
+import type { TextEdit } from '../types';
 import { EditComposer, EditRefusedError, type LocalEdit } from './applyEdits';
 import {
   appendJsonItem,

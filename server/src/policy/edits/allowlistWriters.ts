@@ -5,10 +5,10 @@
  * is what makes every fix idempotent. Each writer fills in an Outcome for the fix's title.
  */
 import semver from 'semver';
-import type { NativePolicy } from './types';
+import type { NativePolicy } from '../types';
 import { EditRefusedError } from './applyEdits';
 import type { EditSession, Place } from './editSession';
-import { lavamoatPathFor, npmScheme, planPnpm, registryScheme, samePin, type EditTarget, type KeyScheme } from './allowlistKeys';
+import { lavamoatPathFor, npmScheme, planPnpm, registryScheme, samePin, type EditTarget, type KeyScheme } from '../allowlists/allowlistKeys';
 
 export type Action = 'allow' | 'deny';
 

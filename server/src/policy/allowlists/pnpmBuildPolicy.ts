@@ -21,7 +21,7 @@
  */
 import { dirname, join } from 'node:path';
 import semver from 'semver';
-import type { FileProblem, Span } from '../model/inventory';
+import type { FileProblem, Span } from '../../model/inventory';
 import {
   configSwitch,
   emptyPart,
@@ -42,7 +42,7 @@ import {
   type ToolPart,
 } from './allowlistSources';
 import { parsePnpmKey } from './ruleMatching';
-import type { AllowlistRule, GlobalSwitch } from './types';
+import type { AllowlistRule, GlobalSwitch } from '../types';
 
 export const PNPM_PLACEHOLDER = 'set this to true or false';
 

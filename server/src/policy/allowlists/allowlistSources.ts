@@ -8,12 +8,12 @@
 import { findNodeAtLocation, getNodeValue, parseTree, type Node as JsonNode, type ParseError } from 'jsonc-parser';
 import { isMap, isScalar, isSeq, parseDocument, type Document, type Node as YamlNode } from 'yaml';
 import { join } from 'node:path';
-import type { FileProblem, Lockfile, ProjectManifest, Span } from '../model/inventory';
-import type { RegistryConfig } from '../registry/npmConfig';
-import { describeSyntaxErrors } from '../parse/packageJson';
-import { npmBoolean, scanNpmrc, type NpmrcEntry } from './npmrcChecks';
+import type { FileProblem, Lockfile, ProjectManifest, Span } from '../../model/inventory';
+import type { RegistryConfig } from '../../registry/npmConfig';
+import { describeSyntaxErrors } from '../../parse/packageJson';
+import { npmBoolean, scanNpmrc, type NpmrcEntry } from '../environment/npmrcChecks';
 import type { ParsedKey } from './ruleMatching';
-import type { AllowlistRule, GlobalSwitch, PolicyTool } from './types';
+import type { AllowlistRule, GlobalSwitch, PolicyTool } from '../types';
 
 /** What every tool's reader gets. */
 export interface ReadContext {

@@ -14,9 +14,9 @@ import { execFile } from 'node:child_process';
 import { readdir } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { findNodeAtLocation, parseTree } from 'jsonc-parser';
-import { compareFindings, type Finding } from '../analysis/findings';
-import type { Span } from '../model/inventory';
-import type { RegistryConfig } from '../registry/npmConfig';
+import { compareFindings, type Finding } from '../../analysis/findings';
+import type { Span } from '../../model/inventory';
+import type { RegistryConfig } from '../../registry/npmConfig';
 import { checkWorkflowText } from './ciWorkflowChecks';
 import {
   checkNpmrcText,

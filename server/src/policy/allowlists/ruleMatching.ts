@@ -16,7 +16,7 @@
  */
 import npa from 'npm-package-arg';
 import semver from 'semver';
-import type { AllowlistRule, PolicyPackage } from './types';
+import type { AllowlistRule, PolicyPackage } from '../types';
 
 export interface ParsedKey {
   name: string | null;

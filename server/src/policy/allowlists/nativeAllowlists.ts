@@ -21,9 +21,9 @@
  */
 import { join } from 'node:path';
 import semver from 'semver';
-import type { FileProblem, PackageManagerName, ProjectInventory } from '../model/inventory';
-import type { ReadText } from '../parse/project';
-import type { RegistryConfig } from '../registry/npmConfig';
+import type { FileProblem, PackageManagerName, ProjectInventory } from '../../model/inventory';
+import type { ReadText } from '../../parse/project';
+import type { RegistryConfig } from '../../registry/npmConfig';
 import {
   configSwitch,
   emptyPart,
@@ -43,7 +43,7 @@ import {
 import { pnpmPart } from './pnpmBuildPolicy';
 import { parseLavamoatKey, parseNpmKey, parseYarnMetaKey } from './ruleMatching';
 import { resolveInstallingTool, type InstallingTool, type ToolVersionOptions } from './toolVersion';
-import type { AllowlistRule, GlobalSwitch, NativePolicy, ToolSettings } from './types';
+import type { AllowlistRule, GlobalSwitch, NativePolicy, ToolSettings } from '../types';
 
 export { unusedRules } from './decide';
 

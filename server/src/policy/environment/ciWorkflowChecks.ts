@@ -28,8 +28,8 @@
  * GitLab CI is read in gitlabCiChecks.ts.
  */
 import { isScalar, parseAllDocuments, parseDocument, Scalar, YAMLParseError, type Document, type Node } from 'yaml';
-import type { Finding, FindingLocation } from '../analysis/findings';
-import type { Span } from '../model/inventory';
+import type { Finding, FindingLocation } from '../../analysis/findings';
+import type { Span } from '../../model/inventory';
 import { scanScript, installOf, parseShell, type ConfigWrite, type InstallCommand, type InstallTool } from './installCommands';
 import { ciInstallFinding, looksLikeSecretName, scriptsState, type CiContext, type SecretSource } from './ciInstallPolicy';
 import { checkGitlabDocument } from './gitlabCiChecks';

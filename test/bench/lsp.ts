@@ -1,0 +1,335 @@
+/**
+ * The language server's latency while the user edits (product issue #5): time from a
+ * didChange to the publishDiagnostics that reflects it, over the real protocol — the
+ * in-process server and a real LSP client over two streams (test/support/lspClient.ts),
+ * against the loopback registry serving the generated packages — with a warm cache (one
+ * full analysis done, the facts cache primed).
+ *
+ *   package.json   a project of 100 direct dependencies (generate.ts at 2.5k locked
+ *                  packages: it declares size/25), package.json open; each change edits a
+ *                  dependency's range text and adds or removes an allowScripts entry for a
+ *                  package that runs an install script, so the diagnostic on package.json
+ *                  that names it disappears or comes back: that publish is the change's.
+ *   lockfile       a 5k-package package-lock v3, the lockfile open; each change adds or
+ *                  removes a line in the lockfile's first entry, which moves the
+ *                  diagnostic of a later install-script entry one line down or back up.
+ *
+ * Changes are sent the way VS Code sends them to a server that asked for incremental
+ * sync: the edited range only, not the whole text. Every figure includes the server's
+ * debounce (workspaceAnalyzer.ts, 25 ms); "to start" is change -> the status
+ * notification the server sends when the analysis starts (debounce + dispatch), so
+ * "analysis" = total - to start is what the server spends after its debounce.
+ *
+ * Standalone: node --expose-gc --import tsx test/bench/lsp.ts [--changes 20] [--profile]
+ * (--profile: a CPU profile of the timed changes only, printed by file and function and
+ * kept in test/bench/results/).
+ */
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { DidChangeTextDocumentNotification, type Diagnostic, type TextDocumentContentChangeEvent } from 'vscode-languageserver-protocol/node';
+import { TextDocument } from 'vscode-languageserver-textdocument';
+import { startLoopbackRegistry } from '../support/loopbackRegistry';
+import { startTestClient, type TestClient } from '../support/lspClient';
+import { generateProject, registryManifests, type BenchPackage, type BenchProject } from './generate';
+import { formatProfileSummary, summarizeProfile } from './profileSummary';
+import { LOCKFILE_NAME, npmLockText, packageJsonText } from './writeLockfiles';
+
+/** generate.ts declares size/25 direct dependencies: 2.5k locked packages -> 100. */
+const PACKAGE_JSON_PROJECT_SIZE = 2500;
+const LOCKFILE_PROJECT_SIZE = 5000;
+/** The server's default (workspaceAnalyzer.ts `debounceMs ?? 25`); the bench does not change it. */
+export const SERVER_DEBOUNCE_MS = 25;
+export const LSP_TARGETS_MS = { 'package.json': 50, lockfile: 300 } as const;
+/** Untimed changes first: the JIT and the server's caches settle on the edit path. */
+const WARMUP_CHANGES = 3;
+/** A pause between changes, as between keystrokes: the previous change's work is over. */
+const PAUSE_MS = 30;
+const RESULTS_DIR = join(__dirname, 'results');
+
+export type LspCase = keyof typeof LSP_TARGETS_MS;
+
+export interface LatencySummary {
+  medianMs: number;
+  p90Ms: number;
+  minMs: number;
+  maxMs: number;
+}
+
+export interface LspLatencyRow {
+  case: LspCase;
+  lockedPackages: number;
+  directDependencies: number;
+  fileBytes: number;
+  changes: number;
+  /** didChange sent -> the publishDiagnostics that reflects it arrived (debounce included). */
+  total: LatencySummary;
+  /** didChange sent -> the server's "analysing" status: debounce + dispatch. */
+  toStart: LatencySummary;
+  /** total - toStart, per change: analysis + diagnostics + publish. */
+  analysis: LatencySummary;
+  targetMs: number;
+  debounceMs: number;
+  /** Registry requests during the timed changes: 0 when the cache is warm. */
+  registryRequests: number;
+  /** Changes whose first matching publish came later than the local-first delay (400 ms): maybe a local-evidence result. */
+  overLocalFirst: number;
+  samplesMs: number[];
+}
+
+export interface LspBenchOptions {
+  changes?: number;
+  /** Profile the timed changes of each case (inspector, in process); the summary is printed. */
+  profile?: boolean;
+  log?: (line: string) => void;
+}
+
+export async function benchLspLatency(options: LspBenchOptions = {}): Promise<LspLatencyRow[]> {
+  const changes = options.changes ?? 20;
+  const log = options.log ?? ((line: string) => console.log(line));
+  const work = mkdtempSync(join(tmpdir(), 'ig-bench-lsp-'));
+  try {
+    return [
+      await benchCase('package.json', generateProject(PACKAGE_JSON_PROJECT_SIZE), work, changes, options.profile ?? false, log),
+      await benchCase('lockfile', generateProject(LOCKFILE_PROJECT_SIZE), work, changes, options.profile ?? false, log),
+    ];
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/** One edit made the way the editor makes it: the changed range only, applied to our copy too. */
+interface Edit {
+  start: number;
+  end: number;
+  text: string;
+}
+
+interface CaseScript {
+  file: string;
+  /** The edit of change number i (0-based): even adds, odd takes away. */
+  editsFor(text: string, i: number): Edit[];
+  /** Whether the file's published diagnostics show the state after change i. */
+  reflects(diagnostics: Diagnostic[], i: number): boolean;
+}
+
+async function benchCase(kind: LspCase, project: BenchProject, work: string, changes: number, profile: boolean, log: (line: string) => void): Promise<LspLatencyRow> {
+  const dir = join(work, `${kind === 'lockfile' ? 'lock' : 'manifest'}-${project.size}`);
+  mkdirSync(dir, { recursive: true });
+  // allowScripts present from the start: an npm 11 project that reviews its install scripts.
+  const manifest = JSON.parse(packageJsonText(project, 'npm')) as Record<string, unknown>;
+  manifest.allowScripts = {};
+  writeFileSync(join(dir, 'package.json'), JSON.stringify(manifest, null, 2) + '\n');
+  writeFileSync(join(dir, LOCKFILE_NAME.npm), npmLockText(project));
+
+  const registry = await startLoopbackRegistry({ manifests: registryManifests(project) });
+  let client: TestClient | null = null;
+  try {
+    client = await startTestClient({ folder: dir, settings: { registry: registry.url } });
+    const marked = scriptPackage(project);
+    const script = kind === 'package.json' ? manifestScript(dir, project, marked) : lockfileScript(dir, marked);
+    await client.open(script.file);
+    // Warm: the first full analysis (every packument fetched, the facts cache filled).
+    const coldStart = performance.now();
+    await client.waitForStatus((s) => s.state === 'ready', 120_000);
+    await client.waitForDiagnostics(script.file, (d) => script.reflects(d, -1), 60_000);
+    log(`bench: lsp ${kind}: first analysis of ${project.size} packages ${Math.round(performance.now() - coldStart)} ms (${registry.requests.length} registry requests)`);
+
+    let document = TextDocument.create(client.uri(script.file), 'json', 1, readFileSync(script.file, 'utf8'));
+    let version = 1000;
+    const change = async (i: number): Promise<{ totalMs: number; toStartMs: number }> => {
+      const edits = script.editsFor(document.getText(), i);
+      const contentChanges: TextDocumentContentChangeEvent[] = [];
+      for (const edit of edits) {
+        const c = { range: { start: document.positionAt(edit.start), end: document.positionAt(edit.end) }, text: edit.text };
+        contentChanges.push(c);
+        document = TextDocument.update(document, [c], ++version);
+      }
+      const statusFrom = client!.statuses.length;
+      const started = client!.waitForStatus((s) => s.state === 'analysing' && client!.statuses.indexOf(s) >= statusFrom).then(() => performance.now());
+      const published = client!.waitForDiagnostics(script.file, (d) => script.reflects(d, i)).then(() => performance.now());
+      const t0 = performance.now();
+      await client!.connection.sendNotification(DidChangeTextDocumentNotification.type, { textDocument: { uri: document.uri, version }, contentChanges });
+      const [tStart, tDone] = await Promise.all([started, published]);
+      // The final status follows the publish; the next change starts from an idle server.
+      await client!.waitForStatus((s) => s.state === 'ready' && client!.statuses.indexOf(s) >= statusFrom);
+      await new Promise((r) => setTimeout(r, PAUSE_MS));
+      return { totalMs: tDone - t0, toStartMs: tStart - t0 };
+    };
+
+    let i = 0;
+    for (let w = 0; w < WARMUP_CHANGES; w++) await change(i++);
+    const requestsBefore = registry.requests.length;
+    const session = profile ? await startProfile() : null;
+    const samples: { totalMs: number; toStartMs: number }[] = [];
+    for (let n = 0; n < changes; n++) samples.push(await change(i++));
+    if (session) log(await stopProfile(session, `lsp-${kind}`));
+    // Leave the file as it was (an even number of changes in all).
+    if (i % 2 === 1) await change(i++);
+
+    const totals = samples.map((s) => s.totalMs);
+    return {
+      case: kind,
+      lockedPackages: project.size,
+      directDependencies: project.roots.length,
+      fileBytes: Buffer.byteLength(readFileSync(script.file, 'utf8')),
+      changes,
+      total: summary(totals),
+      toStart: summary(samples.map((s) => s.toStartMs)),
+      analysis: summary(samples.map((s) => s.totalMs - s.toStartMs)),
+      targetMs: LSP_TARGETS_MS[kind],
+      debounceMs: SERVER_DEBOUNCE_MS,
+      registryRequests: registry.requests.length - requestsBefore,
+      overLocalFirst: totals.filter((t) => t > 400).length,
+      samplesMs: totals,
+    };
+  } finally {
+    client?.close();
+    await registry.close();
+  }
+}
+
+/** The first single-version package that runs an install script: its unreviewed finding is the marker. */
+function scriptPackage(project: BenchProject): BenchPackage {
+  const twinned = new Set(project.packages.filter((p) => p.twinOf !== null).map((p) => p.name));
+  const found = project.packages.find((p) => p.installScripts && !twinned.has(p.name));
+  if (!found) throw new Error('the generated project has no install-script package');
+  return found;
+}
+
+const names = (pkg: BenchPackage) => (d: Diagnostic) =>
+  d.code === 'unreviewed-install-script' && (typeof d.message === 'string' ? d.message : d.message.value).includes(`${pkg.name}@${pkg.version} `);
+
+/** package.json: a dependency's range flips between its written form and `>=<locked>`, and `"<marked>": true` comes and goes in allowScripts. */
+function manifestScript(dir: string, project: BenchProject, marked: BenchPackage): CaseScript {
+  const edited = project.roots.find((r) => r.kind === 'prod')!;
+  const dep = project.packages[edited.to]!;
+  const ranges = [edited.range, `>=${dep.version}`];
+  return {
+    file: join(dir, 'package.json'),
+    editsFor(text, i) {
+      const key = `"${dep.name}": "`;
+      const at = text.indexOf(key) + key.length;
+      const range = text.slice(at, text.indexOf('"', at));
+      const allow = text.indexOf('"allowScripts": {') + '"allowScripts": {'.length;
+      const close = text.indexOf('}', allow);
+      const allowEdit: Edit = i % 2 === 0 ? { start: allow, end: close, text: `\n    ${JSON.stringify(marked.name)}: true\n  ` } : { start: allow, end: close, text: '' };
+      // Later offset first: the earlier edit's offsets stay valid.
+      return [allowEdit, { start: at, end: at + range.length, text: ranges[(i + 1) % 2]! }];
+    },
+    // Even changes allow the package: its diagnostic goes; odd ones bring it back (-1: the initial state).
+    reflects: (diagnostics, i) => diagnostics.some(names(marked)) === (i % 2 !== 0),
+  };
+}
+
+/** Lockfile: a `"funding"` line comes and goes in the first entry; the marked package's entry diagnostic moves with it. */
+function lockfileScript(dir: string, marked: BenchPackage): CaseScript {
+  const file = join(dir, LOCKFILE_NAME.npm);
+  const text = readFileSync(file, 'utf8');
+  const firstEntry = text.indexOf('"node_modules/');
+  const markedEntry = text.indexOf(`"node_modules/${marked.name}": {`);
+  if (firstEntry >= markedEntry) throw new Error(`the marked package ${marked.name} is the lockfile's first entry`);
+  const funding = '\n      "funding": "https://example.invalid/ig-bench",';
+  let baseLine: number | null = null;
+  const lineOf = (diagnostics: Diagnostic[]): number | null => {
+    const lines = diagnostics.filter(names(marked)).map((d) => d.range.start.line);
+    return lines.length ? Math.min(...lines) : null;
+  };
+  return {
+    file,
+    editsFor(current, i) {
+      const versionLineEnd = current.indexOf('\n', current.indexOf('"version"', firstEntry));
+      return i % 2 === 0
+        ? [{ start: versionLineEnd, end: versionLineEnd, text: funding }]
+        : [{ start: versionLineEnd, end: versionLineEnd + funding.length, text: '' }];
+    },
+    reflects(diagnostics, i) {
+      const line = lineOf(diagnostics);
+      if (line === null) return false;
+      if (i < 0) {
+        baseLine = line;
+        return true;
+      }
+      return line === baseLine! + (i % 2 === 0 ? 1 : 0);
+    },
+  };
+}
+
+function summary(values: number[]): LatencySummary {
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
+  const mid = sorted.length >> 1;
+  const median = sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  return { medianMs: median, p90Ms: at(0.9), minMs: sorted[0]!, maxMs: sorted[sorted.length - 1]! };
+}
+
+async function startProfile(): Promise<Session> {
+  const session = new Session();
+  session.connect();
+  const post = (method: string, params?: object) => new Promise<unknown>((resolve, reject) => session.post(method, params ?? {}, (err, result) => (err ? reject(err) : resolve(result))));
+  await post('Profiler.enable');
+  await post('Profiler.setSamplingInterval', { interval: 200 });
+  await post('Profiler.start');
+  return session;
+}
+
+async function stopProfile(session: Session, name: string): Promise<string> {
+  const { profile } = await new Promise<{ profile: Parameters<typeof summarizeProfile>[0] }>((resolve, reject) =>
+    session.post('Profiler.stop', (err, result) => (err ? reject(err) : resolve(result as never))),
+  );
+  session.disconnect();
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  const kept = join(RESULTS_DIR, `${name}.cpuprofile`);
+  writeFileSync(kept, JSON.stringify(profile));
+  return `\nprofile ${name}, the timed changes only (${kept}):\n${formatProfileSummary(summarizeProfile(profile, 25))}\n`;
+}
+
+const fmt = (ms: number) => ms.toFixed(1);
+
+export function formatLspTable(rows: LspLatencyRow[]): string {
+  const header = ['case', 'locked', 'deps', 'file KB', 'changes', 'median ms', 'p90 ms', 'min-max ms', 'to start ms (median)', 'analysis ms (median/p90)', 'target', 'verdict'];
+  const body = rows.map((r) => [
+    r.case,
+    String(r.lockedPackages),
+    String(r.directDependencies),
+    (r.fileBytes / 1024).toFixed(0),
+    String(r.changes),
+    fmt(r.total.medianMs),
+    fmt(r.total.p90Ms),
+    `${fmt(r.total.minMs)}-${fmt(r.total.maxMs)}`,
+    fmt(r.toStart.medianMs),
+    `${fmt(r.analysis.medianMs)} / ${fmt(r.analysis.p90Ms)}`,
+    `< ${r.targetMs} ms`,
+    `${r.total.medianMs < r.targetMs ? 'ok' : 'MISSED'} (p90 ${r.total.p90Ms < r.targetMs ? 'ok' : 'MISSED'})`,
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 || i === cells.length - 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ').trimEnd();
+  const warnings = rows.flatMap((r) => [
+    ...(r.registryRequests ? [`warning: ${r.case}: ${r.registryRequests} registry requests during the timed changes (cache not warm)`] : []),
+    ...(r.overLocalFirst ? [`note: ${r.case}: ${r.overLocalFirst} changes took over 400 ms, when the server may publish a local-evidence result first`] : []),
+  ]);
+  return [
+    line(header),
+    widths.map((w) => '-'.repeat(w)).join('-|-'),
+    ...body.map(line),
+    '',
+    'didChange (incremental, as VS Code sends it) -> the publishDiagnostics that reflects the change, in-process server over streams,',
+    `loopback registry, warm cache; ${rows[0]?.changes ?? 0} changes each after ${WARMUP_CHANGES} untimed. Figures include the server's ${SERVER_DEBOUNCE_MS} ms debounce:`,
+    '"to start" = change -> the server\'s "analysing" status (debounce + dispatch); "analysis" = the rest (analysis, diagnostics, publish).',
+    ...warnings,
+  ].join('\n');
+}
+
+if (require.main === module) {
+  const { values } = parseArgs({ options: { changes: { type: 'string' }, profile: { type: 'boolean' } } });
+  void (async () => {
+    console.log(`(machine: ${cpus().length} CPUs, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')})`);
+    const rows = await benchLspLatency({ changes: Number(values.changes ?? 20), profile: values.profile ?? false });
+    console.log(`\n${formatLspTable(rows)}`);
+  })().catch((error: unknown) => {
+    console.error(error);
+    process.exitCode = 1;
+  });
+}
