@@ -164,22 +164,17 @@
   function provenanceCell(/** @type {any} */ p) {
     const td = el('td', 'provenance');
     const value = p.provenance;
-    if (!value || typeof value !== 'object' || flatten(value).length === 0) {
+    if (!value || typeof value !== 'object') {
       td.appendChild(el('span', 'muted', '—'));
       return td;
     }
-    // One line per fact; a nested object (e.g. the attestation) gets its name as a heading.
-    for (const [key, inner] of Object.entries(value)) {
-      if (inner === null || inner === undefined || inner === '') continue;
-      if (typeof inner === 'object' && !Array.isArray(inner)) {
-        const facts = flatten(inner);
-        if (facts.length === 0) continue;
-        td.appendChild(el('div', 'key', key));
-        for (const [subKey, text] of facts) td.appendChild(provenanceLine(subKey, text, 'nested'));
-      } else {
-        td.appendChild(provenanceLine(key, flatten({ [key]: inner })[0][1], null));
-      }
-    }
+    // The states and the facts that identify the build; the long reason goes in the tooltip
+    // (a DOM attribute set as text, never parsed as markup).
+    td.appendChild(provenanceLine('signature', str(value.signature), null));
+    td.appendChild(provenanceLine('provenance', str(value.attestation), null));
+    if (value.repository) td.appendChild(provenanceLine('source', `${str(value.repository)}${value.commit ? ` @ ${str(value.commit).slice(0, 7)}` : ''}`, null));
+    if (value.downgrade && typeof value.downgrade === 'object') td.appendChild(provenanceLine('downgrade', `from ${str(value.downgrade.from)}`, null));
+    if (value.reason) td.title = str(value.reason);
     return td;
   }
   function provenanceLine(/** @type {string} */ key, /** @type {string} */ text, /** @type {string | null} */ className) {

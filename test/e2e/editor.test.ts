@@ -16,7 +16,7 @@
  *  5. the status bar item shows the unreviewed count.
  * Screenshots of each moment go to .test-output/e2e/editor-*.png.
  *
- * Needs scripts/e2e/setup-code-server.sh (CI runs it first); otherwise says SKIP with the reason.
+ * Needs test/e2e/setup/setup-code-server.sh (CI runs it first); otherwise says SKIP with the reason.
  */
 import { test, type TestContext } from 'node:test';
 import type { Locator } from 'playwright-core';

@@ -5,7 +5,7 @@
  * status bar, tree view, Quick Fix + save + file on disk, Command Palette + webview, and the
  * Restricted Mode (untrusted workspace) scenario. Screenshots go to .test-output/e2e/.
  *
- * Run: node --import tsx test/e2e/harness.smoke.ts   (after scripts/e2e/setup-code-server.sh)
+ * Run: node --import tsx test/e2e/harness.smoke.ts   (after test/e2e/setup/setup-code-server.sh)
  * Exits non-zero on the first failed step. Prints timings and memory use.
  */
 import assert from 'node:assert/strict';

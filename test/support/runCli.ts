@@ -4,7 +4,7 @@
  * so only what the test sets up applies.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { projectRoot } from './sharedFixtures';
@@ -19,7 +19,7 @@ export interface CliResult {
 
 /** A fresh directory with empty npm config files, for HOME-like isolation. */
 export function isolatedNpmEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  const dir = mkdtempSync(join(tmpdir(), 'ig-npmrc-'));
+  const dir = tempDir('ig-npmrc-');
   writeFileSync(join(dir, 'user.npmrc'), '');
   writeFileSync(join(dir, 'global.npmrc'), '');
   const env: NodeJS.ProcessEnv = {};
@@ -56,6 +56,14 @@ export function runCli(args: string[], options: { env?: NodeJS.ProcessEnv; timeo
   });
 }
 
+const created: string[] = [];
+// Test processes leave nothing behind in /tmp (servers and CLIs they started are gone by then).
+process.on('exit', () => {
+  for (const dir of created) rmSync(dir, { recursive: true, force: true });
+});
+
 export function tempDir(prefix = 'ig-test-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  created.push(dir);
+  return dir;
 }

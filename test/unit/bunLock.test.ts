@@ -1,38 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { parse as parseJsonc } from 'jsonc-parser';
-import { FileParseError, type Lockfile, type LockedPackage } from '../../server/src/model/inventory';
+import { FileParseError } from '../../server/src/model/inventory';
 import { parseBunLock } from '../../server/src/parse/bunLock';
 import { LockGraph } from '../../server/src/parse/graph';
-import { projectRoot, SHARED_MISSING, sharedFixture } from '../support/sharedFixtures';
+import { SHARED_MISSING, sharedFixture } from '../support/sharedFixtures';
+import { byId, edgeList, sourcesColumn, fixturePaths, loader } from '../support/lockfileTestKit';
 
-const made = (...parts: string[]) => join(projectRoot, 'test', 'fixtures', 'made', 'bun', ...parts);
-const malformed = (name: string) => join(projectRoot, 'test', 'fixtures', 'malformed', 'bun', name);
+const { made, malformed } = fixturePaths('bun');
+const load = loader(parseBunLock);
 
-function load(file: string): { text: string; lock: Lockfile } {
-  const text = readFileSync(file, 'utf8');
-  return { text, lock: parseBunLock(file, text) };
-}
-
-function byId(lock: Lockfile, id: string): LockedPackage {
-  const pkg = lock.packages.find((p) => p.id === id);
-  assert.ok(pkg, `no package ${id}`);
-  return pkg;
-}
-
-function edgeList(edges: { to: string; kind: string }[]): string[] {
-  return edges.map((e) => `${e.kind}:${e.to}`).sort();
-}
-
-function sourcesColumn(project: string, column: string): number {
-  const lines = readFileSync(sharedFixture('lockfiles', 'SOURCES.md')!, 'utf8').split('\n');
-  const cells = (line: string) => line.split('|').map((c) => c.trim());
-  const header = cells(lines.find((l) => l.startsWith('| dir |'))!);
-  const row = cells(lines.find((l) => l.startsWith(`| ${project} |`))!);
-  return Number(row[header.indexOf(column)]);
-}
 
 test('hono (bun.lock): registry versions equal the truth, entry count, spans, no flag', (t) => {
   const file = sharedFixture('lockfiles', 'hono', 'bun.lock');

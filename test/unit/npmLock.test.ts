@@ -1,47 +1,19 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { FileParseError, type Lockfile, type LockedPackage } from '../../server/src/model/inventory';
+import { FileParseError, type Lockfile } from '../../server/src/model/inventory';
 import { parseNpmLock } from '../../server/src/parse/npmLock';
 import { LockGraph } from '../../server/src/parse/graph';
 import { classifyResolved, isRegistryTarballUrl, parseRegistryTarballUrl } from '../../server/src/parse/sourceKind';
-import { projectRoot, SHARED_MISSING, sharedFixture } from '../support/sharedFixtures';
+import { SHARED_MISSING, sharedFixture } from '../support/sharedFixtures';
+import { byId, edgeList, sourcesColumn, assertSameSet, fixturePaths, loader } from '../support/lockfileTestKit';
 
-const made = (...parts: string[]) => join(projectRoot, 'test', 'fixtures', 'made', 'npm', ...parts);
-const malformed = (name: string) => join(projectRoot, 'test', 'fixtures', 'malformed', 'npm', name);
+const { made, malformed } = fixturePaths('npm');
+const load = loader(parseNpmLock);
 
-function load(file: string): { text: string; lock: Lockfile } {
-  const text = readFileSync(file, 'utf8');
-  return { text, lock: parseNpmLock(file, text) };
-}
-
-function byId(lock: Lockfile, id: string): LockedPackage {
-  const pkg = lock.packages.find((p) => p.id === id);
-  assert.ok(pkg, `no package ${id}`);
-  return pkg;
-}
 
 /** Edge targets of a package or importer, as "kind:id", sorted. */
-function edgeList(edges: { to: string; kind: string }[]): string[] {
-  return edges.map((e) => `${e.kind}:${e.to}`).sort();
-}
-
 /** A column of lockfiles/SOURCES.md for one project row, by header name. */
-function sourcesColumn(project: string, column: string): number {
-  const lines = readFileSync(sharedFixture('lockfiles', 'SOURCES.md')!, 'utf8').split('\n');
-  const cells = (line: string) => line.split('|').map((c) => c.trim());
-  const header = cells(lines.find((l) => l.startsWith('| dir |'))!);
-  const row = cells(lines.find((l) => l.startsWith(`| ${project} |`))!);
-  return Number(row[header.indexOf(column)]);
-}
-
-function assertSameSet(actual: Set<string>, expected: Set<string>, what: string): void {
-  const missing = [...expected].filter((k) => !actual.has(k));
-  const extra = [...actual].filter((k) => !expected.has(k));
-  assert.deepEqual({ missing, extra }, { missing: [], extra: [] }, `${what}: sets differ`);
-}
-
 function checkAgainstTruth(project: string, lock: Lockfile, text: string): void {
   const truth = JSON.parse(readFileSync(sharedFixture('lockfiles', 'truth', `${project}.json`)!, 'utf8')) as {
     packages: { name: string; version: string; lockfileFlag: boolean | null }[];

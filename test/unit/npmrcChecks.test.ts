@@ -127,7 +127,10 @@ test('which package managers need the switch, and where', () => {
   assert.equal(verdict({ name: 'pnpm', version: null }), null);
   assert.equal(verdict({ name: 'bun', version: '1.2.0' }), null);
   assert.equal(verdict({ name: 'yarn', version: '4.5.0' })?.line, 'enableScripts: false');
-  assert.equal(verdict({ name: 'yarn', version: null }, { hasYarnrcYml: true })?.file, '.yarnrc.yml');
+  // Yarn 4.14 stopped running dependency scripts by default; an unknown Berry is the current one.
+  assert.equal(verdict({ name: 'yarn', version: '4.13.0' }, { hasYarnrcYml: true })?.file, '.yarnrc.yml');
+  assert.equal(verdict({ name: 'yarn', version: '4.14.0' }, { hasYarnrcYml: true }), null);
+  assert.equal(verdict({ name: 'yarn', version: null }, { hasYarnrcYml: true }), null);
   assert.equal(verdict({ name: 'yarn', version: '1.22.22' })?.line, 'ignore-scripts true');
   assert.equal(verdict({ name: 'yarn', version: '1.22.22' }, { yarnrcIgnoreScripts: true }), null);
   assert.equal(verdict({ name: 'yarn', version: '4.5.0' }, { yarnEnableScripts: { value: false, span: null } }), null);

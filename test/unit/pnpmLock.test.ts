@@ -8,54 +8,19 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { FileParseError, type Lockfile, type LockedPackage } from '../../server/src/model/inventory';
+import { FileParseError, type Lockfile } from '../../server/src/model/inventory';
 import { parsePnpmLock } from '../../server/src/parse/pnpmLock';
 import { LockGraph } from '../../server/src/parse/graph';
 import { LineIndex } from '../../server/src/parse/textPosition';
-import { projectRoot, SHARED_MISSING, sharedFixture } from '../support/sharedFixtures';
+import { SHARED_MISSING, sharedFixture } from '../support/sharedFixtures';
+import { byId, sourcesColumn, assertSameSet, truth, fixturePaths, loader } from '../support/lockfileTestKit';
 
-const made = (...parts: string[]) => join(projectRoot, 'test', 'fixtures', 'made', 'pnpm', ...parts);
-const malformed = (name: string) => join(projectRoot, 'test', 'fixtures', 'malformed', 'pnpm', name);
+const { made, malformed } = fixturePaths('pnpm');
+const load = loader(parsePnpmLock);
 
-function load(file: string): { text: string; lock: Lockfile } {
-  const text = readFileSync(file, 'utf8');
-  return { text, lock: parsePnpmLock(file, text) };
-}
-
-function byId(lock: Lockfile, id: string): LockedPackage {
-  const pkg = lock.packages.find((p) => p.id === id);
-  assert.ok(pkg, `no package ${id}`);
-  return pkg;
-}
-
-interface Truth {
-  packages: { name: string; version: string; lockfileFlag: boolean | null }[];
-  nonRegistry: Record<string, { count: number; items: string[] }>;
-}
-
-function truth(project: string): Truth {
-  return JSON.parse(readFileSync(sharedFixture('lockfiles', 'truth', `${project}.json`)!, 'utf8')) as Truth;
-}
 
 /** A column of lockfiles/SOURCES.md for one project row, by header name. */
-function sourcesColumn(project: string, column: string): number {
-  const lines = readFileSync(sharedFixture('lockfiles', 'SOURCES.md')!, 'utf8').split('\n');
-  const cells = (line: string) => line.split('|').map((c) => c.trim());
-  const header = cells(lines.find((l) => l.startsWith('| dir |'))!);
-  const row = cells(lines.find((l) => l.startsWith(`| ${project} |`))!);
-  return Number(row[header.indexOf(column)]);
-}
-
-function assertSameSet(actual: Iterable<string>, expected: Iterable<string>, what: string): void {
-  const a = new Set(actual);
-  const e = new Set(expected);
-  const missing = [...e].filter((k) => !a.has(k));
-  const extra = [...a].filter((k) => !e.has(k));
-  assert.deepEqual({ missing, extra }, { missing: [], extra: [] }, `${what}: sets differ`);
-}
-
 const unquote = (key: string) => (key.startsWith("'") ? key.slice(1, -1).replace(/''/g, "'") : key);
 
 /**

@@ -121,7 +121,8 @@ function relatedInformation(finding: Finding, lines: LineIndexCache): Diagnostic
   if (finding.location.file && paths?.length) {
     const range = lines.range(finding.location.file, finding.location.span);
     if (range) {
-      for (const path of paths.slice(0, 3)) {
+      // A one-step path is the direct dependency itself: saying it pulls itself in adds nothing.
+      for (const path of paths.filter((p) => p.length > 1).slice(0, 3)) {
         related.push({ location: { uri: URI.file(finding.location.file).toString(), range }, message: `pulled in by ${path.join(' > ')}` });
       }
     }

@@ -1,5 +1,5 @@
 /**
- * Runs VS Code for the web (code-server, installed by scripts/e2e/setup-code-server.sh) for the
+ * Runs VS Code for the web (code-server, installed by test/e2e/setup/setup-code-server.sh) for the
  * editor end-to-end tests: an isolated user-data and extensions directory per server, a .vsix
  * installed before start, loopback only, no auth, and a reliable stop (the whole process group:
  * code-server forks the VS Code server, extension hosts, pty host and file watcher).
@@ -28,8 +28,8 @@ export function codeServerEntry(): string {
 /** null when code-server and chromium are installed, else the reason (for a SKIP line). */
 export function codeServerMissingReason(): string | null {
   if (process.versions.node.split('.')[0] !== '20') return `code-server ${CODE_SERVER_VERSION} needs Node 20, this is ${process.version}`;
-  if (!existsSync(codeServerEntry())) return `code-server is not installed at ${codeServerEntry()}: run scripts/e2e/setup-code-server.sh`;
-  if (!existsSync('/usr/bin/chromium')) return '/usr/bin/chromium is missing: run scripts/e2e/setup-code-server.sh';
+  if (!existsSync(codeServerEntry())) return `code-server is not installed at ${codeServerEntry()}: run test/e2e/setup/setup-code-server.sh`;
+  if (!existsSync('/usr/bin/chromium')) return '/usr/bin/chromium is missing: run test/e2e/setup/setup-code-server.sh';
   return null;
 }
 

@@ -3,13 +3,13 @@
 # harness with a throwaway extension: test/e2e/harness.smoke.ts. Exits non-zero on failure.
 # Screenshots: .test-output/e2e/smoke-*.png. Env: INSTALL_GUARD_E2E_HOME (tools cache).
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../../.."
 
 [ -d node_modules/playwright-core ] && [ -d node_modules/@vscode/vsce ] \
   || { echo "[e2e] node_modules is incomplete: run npm ci first" >&2; exit 1; }
 
 started=$SECONDS
-bash scripts/e2e/setup-code-server.sh
+bash test/e2e/setup/setup-code-server.sh
 echo "[e2e] setup took $((SECONDS - started))s"
 
 started=$SECONDS

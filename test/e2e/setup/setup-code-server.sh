@@ -14,7 +14,7 @@
 #   - the native modules that its install scripts would have built (node-gyp, Debian headers);
 #   - @vscode/ripgrep's binary, taken from Debian's ripgrep instead of GitHub.
 #
-# Usage: scripts/e2e/setup-code-server.sh            (prints the code-server entry on its last line)
+# Usage: test/e2e/setup/setup-code-server.sh            (prints the code-server entry on its last line)
 # Env:   INSTALL_GUARD_E2E_HOME  cache root (default $HOME/.cache/install-guard-e2e)
 set -euo pipefail
 
