@@ -16,9 +16,10 @@
  *
  * Changes are sent the way VS Code sends them to a server that asked for incremental
  * sync: the edited range only, not the whole text. Every figure includes the server's
- * debounce (workspaceAnalyzer.ts, 25 ms); "to start" is change -> the status
- * notification the server sends when the analysis starts (debounce + dispatch), so
- * "analysis" = total - to start is what the server spends after its debounce.
+ * debounce (workspaceAnalyzer.ts, 25 ms). The total is split where the server's analysis
+ * run starts (WorkspaceAnalyzer's `analyze`, timed by wrapping it in this process — the
+ * server runs here): "to start" = didChange dispatch + the debounce timer; "analysis" =
+ * the run, the diagnostics, the publish and its delivery to the client.
  *
  * Standalone: node --expose-gc --import tsx test/bench/lsp.ts [--changes 20] [--profile]
  * (--profile: a CPU profile of the timed changes only, printed by file and function and
@@ -31,6 +32,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DidChangeTextDocumentNotification, type Diagnostic, type TextDocumentContentChangeEvent } from 'vscode-languageserver-protocol/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
+import { WorkspaceAnalyzer } from '../../server/src/lsp/workspaceAnalyzer';
 import { startLoopbackRegistry } from '../support/loopbackRegistry';
 import { startTestClient, type TestClient } from '../support/lspClient';
 import { generateProject, registryManifests, type BenchPackage, type BenchProject } from './generate';
@@ -66,14 +68,17 @@ export interface LspLatencyRow {
   changes: number;
   /** didChange sent -> the publishDiagnostics that reflects it arrived (debounce included). */
   total: LatencySummary;
-  /** didChange sent -> the server's "analysing" status: debounce + dispatch. */
+  /** didChange sent -> the server's analysis run starts: dispatch + debounce. */
   toStart: LatencySummary;
-  /** total - toStart, per change: analysis + diagnostics + publish. */
+  /** The run starts -> the client has the publish: analysis, diagnostics, publish, delivery. */
   analysis: LatencySummary;
+  /** Analysis runs the timed changes caused (one per change when nothing is superseded). */
+  analysisRuns: number;
   targetMs: number;
   debounceMs: number;
-  /** Registry requests during the timed changes: 0 when the cache is warm. */
+  /** Registry requests during the timed changes, and their distinct paths. */
   registryRequests: number;
+  registryPaths: string[];
   /** Changes whose first matching publish came later than the local-first delay (400 ms): maybe a local-evidence result. */
   overLocalFirst: number;
   samplesMs: number[];
@@ -125,6 +130,7 @@ async function benchCase(kind: LspCase, project: BenchProject, work: string, cha
   writeFileSync(join(dir, LOCKFILE_NAME.npm), npmLockText(project));
 
   const registry = await startLoopbackRegistry({ manifests: registryManifests(project) });
+  const probe = probeAnalysisRuns();
   let client: TestClient | null = null;
   try {
     client = await startTestClient({ folder: dir, settings: { registry: registry.url } });
@@ -139,7 +145,7 @@ async function benchCase(kind: LspCase, project: BenchProject, work: string, cha
 
     let document = TextDocument.create(client.uri(script.file), 'json', 1, readFileSync(script.file, 'utf8'));
     let version = 1000;
-    const change = async (i: number): Promise<{ totalMs: number; toStartMs: number }> => {
+    const change = async (i: number): Promise<{ totalMs: number; toStartMs: number; runs: number }> => {
       const edits = script.editsFor(document.getText(), i);
       const contentChanges: TextDocumentContentChangeEvent[] = [];
       for (const edit of edits) {
@@ -148,26 +154,27 @@ async function benchCase(kind: LspCase, project: BenchProject, work: string, cha
         document = TextDocument.update(document, [c], ++version);
       }
       const statusFrom = client!.statuses.length;
-      const started = client!.waitForStatus((s) => s.state === 'analysing' && client!.statuses.indexOf(s) >= statusFrom).then(() => performance.now());
+      const runsFrom = probe.starts.length;
       const published = client!.waitForDiagnostics(script.file, (d) => script.reflects(d, i)).then(() => performance.now());
       const t0 = performance.now();
       await client!.connection.sendNotification(DidChangeTextDocumentNotification.type, { textDocument: { uri: document.uri, version }, contentChanges });
-      const [tStart, tDone] = await Promise.all([started, published]);
+      const tDone = await published;
       // The final status follows the publish; the next change starts from an idle server.
       await client!.waitForStatus((s) => s.state === 'ready' && client!.statuses.indexOf(s) >= statusFrom);
       await new Promise((r) => setTimeout(r, PAUSE_MS));
-      return { totalMs: tDone - t0, toStartMs: tStart - t0 };
+      const tStart = probe.starts[runsFrom];
+      if (tStart === undefined) throw new Error(`lsp ${kind}: change ${i} was published without an analysis run`);
+      return { totalMs: tDone - t0, toStartMs: tStart - t0, runs: probe.starts.length - runsFrom };
     };
 
     let i = 0;
     for (let w = 0; w < WARMUP_CHANGES; w++) await change(i++);
     const requestsBefore = registry.requests.length;
     const session = profile ? await startProfile() : null;
-    const samples: { totalMs: number; toStartMs: number }[] = [];
+    const samples: { totalMs: number; toStartMs: number; runs: number }[] = [];
     for (let n = 0; n < changes; n++) samples.push(await change(i++));
-    if (session) log(await stopProfile(session, `lsp-${kind}`));
-    // Leave the file as it was (an even number of changes in all).
-    if (i % 2 === 1) await change(i++);
+    const timedRequests = registry.requests.slice(requestsBefore);
+    if (session) log(await stopProfile(session, `lsp-${kind}`, changes));
 
     const totals = samples.map((s) => s.totalMs);
     return {
@@ -179,16 +186,35 @@ async function benchCase(kind: LspCase, project: BenchProject, work: string, cha
       total: summary(totals),
       toStart: summary(samples.map((s) => s.toStartMs)),
       analysis: summary(samples.map((s) => s.totalMs - s.toStartMs)),
+      analysisRuns: samples.reduce((n, s) => n + s.runs, 0),
       targetMs: LSP_TARGETS_MS[kind],
       debounceMs: SERVER_DEBOUNCE_MS,
-      registryRequests: registry.requests.length - requestsBefore,
+      registryRequests: timedRequests.length,
+      registryPaths: [...new Set(timedRequests.map((r) => r.url))],
       overLocalFirst: totals.filter((t) => t > 400).length,
       samplesMs: totals,
     };
   } finally {
     client?.close();
+    probe.restore();
     await registry.close();
   }
+}
+
+/**
+ * When each analysis run of the in-process server starts: WorkspaceAnalyzer's private
+ * `analyze` (called once the debounce timer fires) wrapped for the bench, unchanged otherwise.
+ */
+function probeAnalysisRuns(): { starts: number[]; restore(): void } {
+  const proto = WorkspaceAnalyzer.prototype as unknown as { analyze: (...args: unknown[]) => Promise<void> };
+  const original = proto.analyze;
+  if (typeof original !== 'function') throw new Error('WorkspaceAnalyzer has no analyze method any more: update test/bench/lsp.ts');
+  const starts: number[] = [];
+  proto.analyze = function (this: unknown, ...args: unknown[]) {
+    starts.push(performance.now());
+    return original.apply(this, args);
+  };
+  return { starts, restore: () => void (proto.analyze = original) };
 }
 
 /** The first single-version package that runs an install script: its unreviewed finding is the marker. */
@@ -275,15 +301,48 @@ async function startProfile(): Promise<Session> {
   return session;
 }
 
-async function stopProfile(session: Session, name: string): Promise<string> {
-  const { profile } = await new Promise<{ profile: Parameters<typeof summarizeProfile>[0] }>((resolve, reject) =>
+async function stopProfile(session: Session, name: string, changes: number): Promise<string> {
+  const { profile } = await new Promise<{ profile: Profile }>((resolve, reject) =>
     session.post('Profiler.stop', (err, result) => (err ? reject(err) : resolve(result as never))),
   );
   session.disconnect();
   mkdirSync(RESULTS_DIR, { recursive: true });
   const kept = join(RESULTS_DIR, `${name}.cpuprofile`);
   writeFileSync(kept, JSON.stringify(profile));
-  return `\nprofile ${name}, the timed changes only (${kept}):\n${formatProfileSummary(summarizeProfile(profile, 25))}\n`;
+  return [
+    `\nprofile ${name}, the ${changes} timed changes only (${kept}):`,
+    formatProfileSummary(summarizeProfile(profile, 25)),
+    `total time (self + callees) per change, Install Guard's own functions:`,
+    ...inclusiveTimes(profile, /\/server\/src\//)
+      .slice(0, 30)
+      .map((l) => `  ${(l.ms / changes).toFixed(1).padStart(8)} ms  ${l.where}`),
+    '',
+  ].join('\n');
+}
+
+type Profile = Parameters<typeof summarizeProfile>[0];
+
+/** Time in each function including what it calls (recursion counted once): the pipeline's stages. */
+function inclusiveTimes(profile: Profile, urlFilter: RegExp): { where: string; ms: number }[] {
+  const parent = new Map<number, number>();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const label = (id: number) => {
+    const f = byId.get(id)!.callFrame;
+    return urlFilter.test(f.url) ? `${f.url.slice(f.url.search(urlFilter) + 1)}:${f.functionName || '(anonymous)'}` : null;
+  };
+  const totals = new Map<string, number>();
+  profile.samples.forEach((sample, i) => {
+    const seen = new Set<string>();
+    for (let id: number | undefined = sample; id !== undefined; id = parent.get(id)) {
+      const where = label(id);
+      if (where && !seen.has(where)) {
+        seen.add(where);
+        totals.set(where, (totals.get(where) ?? 0) + (profile.timeDeltas[i] ?? 0) / 1000);
+      }
+    }
+  });
+  return [...totals].map(([where, ms]) => ({ where, ms })).sort((a, b) => b.ms - a.ms);
 }
 
 const fmt = (ms: number) => ms.toFixed(1);
@@ -307,7 +366,8 @@ export function formatLspTable(rows: LspLatencyRow[]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === 0 || i === cells.length - 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ').trimEnd();
   const warnings = rows.flatMap((r) => [
-    ...(r.registryRequests ? [`warning: ${r.case}: ${r.registryRequests} registry requests during the timed changes (cache not warm)`] : []),
+    ...(r.registryRequests ? [`note: ${r.case}: ${r.registryRequests} registry requests during the ${r.changes} timed changes: ${r.registryPaths.join(', ')}`] : []),
+    ...(r.analysisRuns !== r.changes ? [`note: ${r.case}: ${r.analysisRuns} analysis runs for ${r.changes} changes`] : []),
     ...(r.overLocalFirst ? [`note: ${r.case}: ${r.overLocalFirst} changes took over 400 ms, when the server may publish a local-evidence result first`] : []),
   ]);
   return [
@@ -317,7 +377,8 @@ export function formatLspTable(rows: LspLatencyRow[]): string {
     '',
     'didChange (incremental, as VS Code sends it) -> the publishDiagnostics that reflects the change, in-process server over streams,',
     `loopback registry, warm cache; ${rows[0]?.changes ?? 0} changes each after ${WARMUP_CHANGES} untimed. Figures include the server's ${SERVER_DEBOUNCE_MS} ms debounce:`,
-    '"to start" = change -> the server\'s "analysing" status (debounce + dispatch); "analysis" = the rest (analysis, diagnostics, publish).',
+    `"to start" = change -> the server's analysis run starts (dispatch + the ${SERVER_DEBOUNCE_MS} ms debounce timer); "analysis" = the rest`,
+    '(analysis, diagnostics, publish, delivery to the client).',
     ...warnings,
   ].join('\n');
 }

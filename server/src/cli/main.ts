@@ -90,11 +90,14 @@ async function audit(args: AuditArgs): Promise<number> {
     suppressed: run.suppressed,
     provenanceSummary: run.provenanceSummary,
   };
+  // Indented for a person at a terminal; compact into a pipe or file, where a 20k-package
+  // report would otherwise be a third larger and slower to write (npm run bench).
+  const indent = args.output === null && process.stdout.isTTY ? 2 : undefined;
   const output =
     args.format === 'json'
-      ? JSON.stringify(toJsonReport(report, context), null, 2) + '\n'
+      ? JSON.stringify(toJsonReport(report, context), null, indent) + '\n'
       : args.format === 'sarif'
-        ? JSON.stringify(toSarifReport(report, context), null, 2) + '\n'
+        ? JSON.stringify(toSarifReport(report, context), null, indent) + '\n'
         : toTextReport(report, { ...context, width: process.stdout.isTTY ? process.stdout.columns : 0, mode: args.command });
   if (args.output) writeFileSync(args.output, output);
   else process.stdout.write(output);

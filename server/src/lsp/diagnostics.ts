@@ -8,12 +8,13 @@ import {
   DiagnosticSeverity,
   type Diagnostic,
   type DiagnosticRelatedInformation,
+  type Range,
 } from 'vscode-languageserver';
 import { URI } from 'vscode-uri';
 import type { PackageReport } from '../analysis/audit';
 import { findingDocsUrl, type Finding, type Severity } from '../analysis/findings';
 import type { ProjectAnalysis } from '../engine';
-import type { Span } from '../model/inventory';
+import { versionKey, type Span } from '../model/inventory';
 import { LineIndex } from '../parse/textPosition';
 import type { AnalysisPhase } from './workspaceAnalyzer';
 import type { InstallGuardSettings } from './protocol';
@@ -41,6 +42,11 @@ export class LineIndexCache {
   constructor(private readonly textOf: (file: string) => string | null) {}
 
   range(file: string, span: Span | null) {
+    return rangeIn(this.indexFor(file), span);
+  }
+
+  /** The file's line index, rebuilt when its text changed; null when there is no text. */
+  indexFor(file: string): LineIndex | null {
     const text = this.textOf(file);
     if (text === null) return null;
     let entry = this.cache.get(file);
@@ -48,18 +54,59 @@ export class LineIndexCache {
       entry = { text, index: new LineIndex(text) };
       this.cache.set(file, entry);
     }
-    const s = span ?? { start: 0, end: 0 };
-    return { start: entry.index.positionAt(s.start), end: entry.index.positionAt(s.end) };
+    return entry.index;
   }
+
+  /**
+   * Ranges for one synchronous pass (a publish): each file's text is looked up once.
+   * textOf is not free — the server maps the path to a URI to find the open document —
+   * and a publish asks for thousands of ranges in a handful of files.
+   */
+  snapshot(): RangeSource {
+    const indexes = new Map<string, LineIndex | null>();
+    return {
+      range: (file, span) => {
+        let index = indexes.get(file);
+        if (index === undefined) indexes.set(file, (index = this.indexFor(file)));
+        return rangeIn(index, span);
+      },
+    };
+  }
+}
+
+export interface RangeSource {
+  range(file: string, span: Span | null): Range | null;
+}
+
+function rangeIn(index: LineIndex | null, span: Span | null): Range | null {
+  if (!index) return null;
+  const s = span ?? { start: 0, end: 0 };
+  return { start: index.positionAt(s.start), end: index.positionAt(s.end) };
 }
 
 export function toDiagnostics(
   analysis: ProjectAnalysis,
   phase: AnalysisPhase,
   settings: InstallGuardSettings,
-  lines: LineIndexCache,
+  lineCache: LineIndexCache,
 ): DiagnosticsResult {
   const { report } = analysis;
+  const lines = lineCache.snapshot();
+  const uris = new Map<string, string>();
+  const uriOf = (file: string) => {
+    let uri = uris.get(file);
+    if (uri === undefined) uris.set(file, (uri = URI.file(file).toString()));
+    return uri;
+  };
+  // A finding's package report, by name@version (the first, as a search would find it).
+  let reportsByVersion: Map<string, PackageReport> | null = null;
+  const reportOf = (name: string, version: string) => {
+    if (!reportsByVersion) {
+      reportsByVersion = new Map();
+      for (const p of report.packages) if (!reportsByVersion.has(versionKey(p.name, p.version))) reportsByVersion.set(versionKey(p.name, p.version), p);
+    }
+    return reportsByVersion.get(versionKey(name, version));
+  };
   const outage = detectOutage(report.packages);
   const byFile = new Map<string, Diagnostic[]>();
   const add = (file: string, diagnostic: Diagnostic) => {
@@ -78,7 +125,7 @@ export function toDiagnostics(
     if (severity === 'off') continue;
     const range = lines.range(finding.location.file, finding.location.span);
     if (!range) continue;
-    const related = relatedInformation(finding, lines);
+    const related = relatedInformation(finding, lines, uriOf);
     const data: DiagnosticData = { code: finding.code, package: finding.package, finding: finding.data ?? null };
     const base = {
       severity: SEVERITY[severity],
@@ -90,7 +137,7 @@ export function toDiagnostics(
     add(finding.location.file, { ...base, range, message: finding.message + (finding.fix ? `\nFix: ${finding.fix}` : ''), relatedInformation: related });
 
     // The same finding where the dependency is declared, or where it is pulled in from.
-    for (const declaration of declarationsFor(finding, analysis)) {
+    for (const declaration of declarationsFor(finding, analysis, reportOf)) {
       const at = lines.range(declaration.file, declaration.span);
       if (!at || declaration.file === finding.location.file) continue;
       add(declaration.file, { ...base, range: at, message: declaration.prefix + finding.message, relatedInformation: related });
@@ -111,11 +158,11 @@ function effectiveSeverity(finding: Finding, analysis: ProjectAnalysis, settings
   return settings.severity[finding.code] ?? finding.severity;
 }
 
-function relatedInformation(finding: Finding, lines: LineIndexCache): DiagnosticRelatedInformation[] {
+function relatedInformation(finding: Finding, lines: RangeSource, uriOf: (file: string) => string): DiagnosticRelatedInformation[] {
   const related: DiagnosticRelatedInformation[] = [];
   for (const r of finding.related) {
     const range = lines.range(r.file, r.span);
-    if (range) related.push({ location: { uri: URI.file(r.file).toString(), range }, message: r.message });
+    if (range) related.push({ location: { uri: uriOf(r.file), range }, message: r.message });
   }
   const paths = (finding.data as { paths?: string[][] } | undefined)?.paths;
   if (finding.location.file && paths?.length) {
@@ -123,7 +170,7 @@ function relatedInformation(finding: Finding, lines: LineIndexCache): Diagnostic
     if (range) {
       // A one-step path is the direct dependency itself: saying it pulls itself in adds nothing.
       for (const path of paths.filter((p) => p.length > 1).slice(0, 3)) {
-        related.push({ location: { uri: URI.file(finding.location.file).toString(), range }, message: `pulled in by ${path.join(' > ')}` });
+        related.push({ location: { uri: uriOf(finding.location.file), range }, message: `pulled in by ${path.join(' > ')}` });
       }
     }
   }
@@ -131,11 +178,15 @@ function relatedInformation(finding: Finding, lines: LineIndexCache): Diagnostic
 }
 
 /** package.json places for a package finding: its own declarations, else the direct dependency pulling it in. */
-function declarationsFor(finding: Finding, analysis: ProjectAnalysis): { file: string; span: Span; prefix: string }[] {
+function declarationsFor(
+  finding: Finding,
+  analysis: ProjectAnalysis,
+  reportOf: (name: string, version: string) => PackageReport | undefined,
+): { file: string; span: Span; prefix: string }[] {
   if (!finding.package) return [];
   const own = finding.related.filter((r) => r.span && r.file.endsWith('package.json'));
   if (own.length > 0) return own.map((r) => ({ file: r.file, span: r.span!, prefix: '' }));
-  const report = analysis.report.packages.find((p) => p.name === finding.package!.name && p.version === finding.package!.version);
+  const report = reportOf(finding.package.name, finding.package.version);
   const path = report?.paths[0];
   if (!report || !path || path.length < 3) return [];
   const importer = analysis.report.inventory.manifests.find((m) => m.dir === path[0]);

@@ -19,6 +19,8 @@ export class LockGraph {
   private readonly importerDependents = new Map<string, string[]>();
   /** BFS parent on a shortest path from an importer ("" prefix marks an importer). */
   private readonly shortestParent = new Map<string, string>();
+  /** Shortest paths computed so far (null: no importer reaches the package). */
+  private readonly shortestPaths = new Map<string, string[] | null>();
 
   constructor(readonly lockfile: Lockfile) {
     for (const pkg of lockfile.packages) this.byId.set(pkg.id, pkg);
@@ -64,20 +66,33 @@ export class LockGraph {
 
   /** The shortest path from an importer to `id`, or null when no importer reaches it. */
   shortestPathTo(id: string): string[] | null {
-    const steps: string[] = [];
+    const cached = this.shortestPaths.get(id);
+    if (cached !== undefined) return cached;
+    // Walk up the BFS parents to an importer or a package whose path is known, then fill
+    // in the paths on the way back down: every package's path is computed once.
+    const chain: string[] = [];
     let current: string | undefined = id;
-    const seen = new Set<string>();
-    while (current !== undefined && !current.startsWith(IMPORTER)) {
-      if (seen.has(current)) return null;
-      seen.add(current);
-      const pkg = this.byId.get(current);
-      if (!pkg) return null;
-      steps.push(stepLabel(pkg));
+    let prefix: string[] | null = null;
+    while (current !== undefined) {
+      if (current.startsWith(IMPORTER)) {
+        prefix = [current.slice(IMPORTER.length)];
+        break;
+      }
+      const known = this.shortestPaths.get(current);
+      if (known !== undefined) {
+        prefix = known;
+        break;
+      }
+      // BFS parents form a tree, so this only guards against a malformed graph.
+      if (!this.byId.has(current) || chain.length > this.byId.size) break;
+      chain.push(current);
       current = this.shortestParent.get(current);
     }
-    if (current === undefined) return null;
-    steps.push(current.slice(IMPORTER.length));
-    return steps.reverse();
+    for (let i = chain.length - 1; i >= 0; i--) {
+      prefix = prefix ? [...prefix, stepLabel(this.byId.get(chain[i]!)!)] : null;
+      this.shortestPaths.set(chain[i]!, prefix);
+    }
+    return this.shortestPaths.get(id) ?? null;
   }
 
   private classify(): void {

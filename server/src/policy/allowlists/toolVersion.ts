@@ -14,8 +14,9 @@
  *     applies), with corepack downloads off and a short timeout, once per process.
  */
 import { execFile } from 'node:child_process';
+import { readFile, realpath } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 import semver from 'semver';
 import { parseDocument } from 'yaml';
 import type { PackageManagerName, ProjectInventory } from '../../model/inventory';
@@ -102,10 +103,45 @@ export function versionOnPath(tool: PackageManagerName, options: { env?: NodeJS.
   const key = `${tool}\0${env.PATH ?? ''}`;
   let pending = cache.get(key);
   if (!pending) {
-    pending = spawnVersion(tool, env, options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+    pending = installedPackageVersion(tool, env).then(
+      (version) => (version ? { version, error: null } : spawnVersion(tool, env, options.timeoutMs ?? DEFAULT_TIMEOUT_MS)),
+    );
     cache.set(key, pending);
   }
   return pending;
+}
+
+/**
+ * The version of a package manager installed as an npm package (npm, pnpm, yarn): follow
+ * the PATH entry's symlink to its package.json. Reading a file answers in a millisecond where
+ * spawning `npm --version` (a Node start) costs a quarter of a warm audit; a corepack shim,
+ * a standalone binary (bun) or anything unexpected falls back to spawning.
+ */
+async function installedPackageVersion(tool: PackageManagerName, env: NodeJS.ProcessEnv): Promise<string | null> {
+  if (tool === 'bun' || process.platform === 'win32') return null;
+  for (const dir of (env.PATH ?? '').split(delimiter).filter(Boolean)) {
+    let target: string;
+    try {
+      target = await realpath(join(dir, tool));
+    } catch {
+      continue; // not in this PATH entry
+    }
+    // e.g. /usr/lib/node_modules/npm/bin/npm-cli.js -> /usr/lib/node_modules/npm/package.json
+    for (let at = dirname(target); dirname(at) !== at; at = dirname(at)) {
+      try {
+        const manifest = JSON.parse(await readFile(join(at, 'package.json'), 'utf8')) as { name?: unknown; version?: unknown };
+        const expected = tool === 'yarn' ? ['yarn', '@yarnpkg/cli-dist'] : [tool];
+        if (typeof manifest.name === 'string' && expected.includes(manifest.name) && typeof manifest.version === 'string') {
+          return semver.valid(manifest.version);
+        }
+        return null; // the first package.json up is someone else's (a corepack shim): spawn
+      } catch {
+        // no package.json at this level
+      }
+    }
+    return null;
+  }
+  return null;
 }
 
 /** Forget cached PATH lookups (tests, or after the user changes PATH). */
