@@ -227,6 +227,11 @@ test('LavaMoat: canonical dependency paths decide; allow-scripts fails on an unc
   assert.deepEqual([missing.verdict, missing.effect], ['unreviewed', 'fails-install']);
   assert.match(missing.explanation, /"ethers>secp256k1" has no configuration/);
 
+  // allow-scripts v5 pins keys to a version: `path#version` matches only that version.
+  const pinned = await policyOf({ ...files, 'package.json': json({ name: 'a', lavamoat: { allowScripts: { 'keccak#3.0.4': true, 'hardhat>fsevents#2.3.2': true } } }) }, 'npm', '11.19.1');
+  assert.deepEqual(verdictOf(pinned, keccak), ['allowed', 'runs', 'package.json#lavamoat.allowScripts.keccak#3.0.4']);
+  assert.equal(decide(pinned, fsevents).verdict, 'unreviewed', 'a pin for 2.3.2 does not approve 2.3.3');
+
   // Without ignore-scripts npm still runs everything itself; its own allowScripts then decides.
   const leaky = await policyOf({ 'package.json': json({ name: 'a', allowScripts: { fsevents: false }, lavamoat: { allowScripts: { keccak: true } } }) }, 'npm', '11.19.1');
   const d = decide(leaky, fsevents);

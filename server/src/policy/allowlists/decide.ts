@@ -211,7 +211,9 @@ function canonicalTarball(pkg: PolicyPackage): boolean {
 
 function decideLavamoat(policy: NativePolicy, pkg: PolicyPackage): PolicyDecision {
   const canonical = lavamoatCanonicalName(pkg);
-  const rule = policy.rules.find((r) => r.key === canonical) ?? null;
+  // A pinned key (`path#1.2.3`) counts only for its version; a deny wins over an allow.
+  const matching = policy.rules.filter((r) => ruleMatches(r, pkg));
+  const rule = matching.find((r) => r.allow === false) ?? matching[0] ?? null;
   const verdict: Verdict = rule === null ? 'unreviewed' : rule.allow ? 'allowed' : 'denied';
   const off = policy.settings.scriptsDisabled;
   if (!off && policy.underlying) {

@@ -106,10 +106,20 @@ export function parseYarnMetaKey(key: string): ParsedKey {
   return { ...nameOnly(name), versions: [version] };
 }
 
-/** A LavaMoat allowScripts key: a canonical dependency path `a>b>c`. */
+/**
+ * A LavaMoat allowScripts key: a canonical dependency path `a>b>c`, optionally pinned to a
+ * version as `a>b#1.2.3` (what @lavamoat/allow-scripts v5 writes unless --skip-versions).
+ */
 export function parseLavamoatKey(key: string): ParsedKey {
-  const path = key.split('>');
-  return { name: path.at(-1) ?? key, versions: null, sourceSpec: null, lavamoatPath: path, ignored: null };
+  const hash = key.lastIndexOf('#');
+  const version = hash > 0 ? key.slice(hash + 1) : null;
+  const path = (hash > 0 ? key.slice(0, hash) : key).split('>');
+  return { name: path.at(-1) ?? key, versions: version ? [version] : null, sourceSpec: null, lavamoatPath: path, ignored: null };
+}
+
+/** The canonical path of a LavaMoat key, without its `#version`. */
+function lavamoatKeyPath(rule: AllowlistRule): string {
+  return rule.lavamoatPath ? rule.lavamoatPath.join('>') : rule.key;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -263,13 +273,13 @@ export function ruleMatches(rule: AllowlistRule, pkg: PolicyPackage): boolean {
     case 'bun':
       return rule.name === pkg.name;
     case 'lavamoat':
-      return rule.key === lavamoatCanonicalName(pkg);
+      return lavamoatKeyPath(rule) === lavamoatCanonicalName(pkg) && (rule.versions === null || rule.versions.includes(pkg.version));
   }
 }
 
 /** Does the rule name this package at all, whatever version it pins? (stale-entry checks) */
 export function ruleNamesPackage(rule: AllowlistRule, pkg: PolicyPackage): boolean {
-  if (rule.tool === 'lavamoat') return rule.key === lavamoatCanonicalName(pkg);
+  if (rule.tool === 'lavamoat') return lavamoatKeyPath(rule) === lavamoatCanonicalName(pkg);
   if (rule.versions === null) return ruleMatches(rule, pkg);
   return ruleMatches({ ...rule, versions: null, allow: true }, pkg);
 }
