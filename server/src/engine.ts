@@ -18,6 +18,7 @@ import { loadProject, readTextFromDisk, type LockfileCache, type ReadText } from
 import { describeConfig, redactUrl } from './registry/configDescribe';
 import { defaultCacheDir } from './registry/factsCache';
 import { MetadataClient, type MetadataStats } from './registry/metadataClient';
+import type { RegistryKeyStore } from './registry/registryKeys';
 import { loadRegistryConfig, type RegistryConfig } from './registry/npmConfig';
 
 export interface AnalyzeDeps {
@@ -30,7 +31,7 @@ export interface AnalyzeDeps {
   /** Parsed lockfiles kept across analyses of the same project (the editor's). */
   lockfileCache?: LockfileCache;
   /** Registry signatures, provenance attestations, trust downgrades, release age; null: off. */
-  provenance?: { tufRefresh: boolean; cacheDir: string | null; offline?: boolean } | null;
+  provenance?: { tufRefresh: boolean; cacheDir: string | null; offline?: boolean; keys?: RegistryKeyStore } | null;
 }
 
 export interface ProjectAnalysis {
@@ -83,6 +84,7 @@ async function assessProvenanceInto(report: AuditReport, settings: PolicySetting
     metadata: deps.metadata,
     cacheDir: deps.provenance.cacheDir,
     ...(deps.provenance.offline !== undefined ? { offline: deps.provenance.offline } : {}),
+    ...(deps.provenance.keys ? { keys: deps.provenance.keys } : {}),
     options: { downgradePolicy: settings.trustDowngrade.value, minimumReleaseAgeMinutes, now, tufRefresh: deps.provenance.tufRefresh },
   });
   for (const pkg of report.packages) pkg.provenance = facts.get(versionKey(pkg.name, pkg.version)) ?? null;

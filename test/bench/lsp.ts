@@ -72,6 +72,11 @@ export interface LspLatencyRow {
   toStart: LatencySummary;
   /** The run starts -> the client has the publish: analysis, diagnostics, publish, delivery. */
   analysis: LatencySummary;
+  /**
+   * CPU time of this process (server and client, all threads) from the change to the publish:
+   * what the machine's load cannot inflate, so total ≈ debounce + this on an idle machine.
+   */
+  cpu: LatencySummary;
   /** Analysis runs the timed changes caused (one per change when nothing is superseded). */
   analysisRuns: number;
   targetMs: number;
@@ -103,6 +108,13 @@ export async function benchLspLatency(options: LspBenchOptions = {}): Promise<Ls
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
+}
+
+interface Sample {
+  totalMs: number;
+  toStartMs: number;
+  cpuMs: number;
+  runs: number;
 }
 
 /** One edit made the way the editor makes it: the changed range only, applied to our copy too. */
@@ -145,7 +157,7 @@ async function benchCase(kind: LspCase, project: BenchProject, work: string, cha
 
     let document = TextDocument.create(client.uri(script.file), 'json', 1, readFileSync(script.file, 'utf8'));
     let version = 1000;
-    const change = async (i: number): Promise<{ totalMs: number; toStartMs: number; runs: number }> => {
+    const change = async (i: number): Promise<Sample> => {
       const edits = script.editsFor(document.getText(), i);
       const contentChanges: TextDocumentContentChangeEvent[] = [];
       for (const edit of edits) {
@@ -155,8 +167,13 @@ async function benchCase(kind: LspCase, project: BenchProject, work: string, cha
       }
       const statusFrom = client!.statuses.length;
       const runsFrom = probe.starts.length;
-      const published = client!.waitForDiagnostics(script.file, (d) => script.reflects(d, i)).then(() => performance.now());
+      let cpuDone = 0;
+      const cpu0 = process.cpuUsage();
       const t0 = performance.now();
+      const published = client!.waitForDiagnostics(script.file, (d) => script.reflects(d, i)).then(() => {
+        cpuDone = cpuMs(process.cpuUsage(cpu0));
+        return performance.now();
+      });
       await client!.connection.sendNotification(DidChangeTextDocumentNotification.type, { textDocument: { uri: document.uri, version }, contentChanges });
       const tDone = await published;
       // The final status follows the publish; the next change starts from an idle server.
@@ -164,14 +181,14 @@ async function benchCase(kind: LspCase, project: BenchProject, work: string, cha
       await new Promise((r) => setTimeout(r, PAUSE_MS));
       const tStart = probe.starts[runsFrom];
       if (tStart === undefined) throw new Error(`lsp ${kind}: change ${i} was published without an analysis run`);
-      return { totalMs: tDone - t0, toStartMs: tStart - t0, runs: probe.starts.length - runsFrom };
+      return { totalMs: tDone - t0, toStartMs: tStart - t0, cpuMs: cpuDone, runs: probe.starts.length - runsFrom };
     };
 
     let i = 0;
     for (let w = 0; w < WARMUP_CHANGES; w++) await change(i++);
     const requestsBefore = registry.requests.length;
     const session = profile ? await startProfile() : null;
-    const samples: { totalMs: number; toStartMs: number; runs: number }[] = [];
+    const samples: Sample[] = [];
     for (let n = 0; n < changes; n++) samples.push(await change(i++));
     const timedRequests = registry.requests.slice(requestsBefore);
     if (session) log(await stopProfile(session, `lsp-${kind}`, changes));
@@ -186,6 +203,7 @@ async function benchCase(kind: LspCase, project: BenchProject, work: string, cha
       total: summary(totals),
       toStart: summary(samples.map((s) => s.toStartMs)),
       analysis: summary(samples.map((s) => s.totalMs - s.toStartMs)),
+      cpu: summary(samples.map((s) => s.cpuMs)),
       analysisRuns: samples.reduce((n, s) => n + s.runs, 0),
       targetMs: LSP_TARGETS_MS[kind],
       debounceMs: SERVER_DEBOUNCE_MS,
@@ -283,6 +301,10 @@ function lockfileScript(dir: string, marked: BenchPackage): CaseScript {
   };
 }
 
+function cpuMs(usage: NodeJS.CpuUsage): number {
+  return (usage.user + usage.system) / 1000;
+}
+
 function summary(values: number[]): LatencySummary {
   const sorted = [...values].sort((a, b) => a - b);
   const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
@@ -348,7 +370,7 @@ function inclusiveTimes(profile: Profile, urlFilter: RegExp): { where: string; m
 const fmt = (ms: number) => ms.toFixed(1);
 
 export function formatLspTable(rows: LspLatencyRow[]): string {
-  const header = ['case', 'locked', 'deps', 'file KB', 'changes', 'median ms', 'p90 ms', 'min-max ms', 'to start ms (median)', 'analysis ms (median/p90)', 'target', 'verdict'];
+  const header = ['case', 'locked', 'deps', 'file KB', 'changes', 'median ms', 'p90 ms', 'min-max ms', 'to start ms (median)', 'analysis ms (median/p90)', 'CPU ms (median)', 'target', 'verdict'];
   const body = rows.map((r) => [
     r.case,
     String(r.lockedPackages),
@@ -360,6 +382,7 @@ export function formatLspTable(rows: LspLatencyRow[]): string {
     `${fmt(r.total.minMs)}-${fmt(r.total.maxMs)}`,
     fmt(r.toStart.medianMs),
     `${fmt(r.analysis.medianMs)} / ${fmt(r.analysis.p90Ms)}`,
+    fmt(r.cpu.medianMs),
     `< ${r.targetMs} ms`,
     `${r.total.medianMs < r.targetMs ? 'ok' : 'MISSED'} (p90 ${r.total.p90Ms < r.targetMs ? 'ok' : 'MISSED'})`,
   ]);
@@ -378,7 +401,8 @@ export function formatLspTable(rows: LspLatencyRow[]): string {
     'didChange (incremental, as VS Code sends it) -> the publishDiagnostics that reflects the change, in-process server over streams,',
     `loopback registry, warm cache; ${rows[0]?.changes ?? 0} changes each after ${WARMUP_CHANGES} untimed. Figures include the server's ${SERVER_DEBOUNCE_MS} ms debounce:`,
     `"to start" = change -> the server's analysis run starts (dispatch + the ${SERVER_DEBOUNCE_MS} ms debounce timer); "analysis" = the rest`,
-    '(analysis, diagnostics, publish, delivery to the client).',
+    '(analysis, diagnostics, publish, delivery to the client). CPU ms: this process\'s CPU time (server + client, every thread)',
+    'from the change to the publish — what load on the machine does not inflate: on an idle machine total ≈ debounce + CPU.',
     ...warnings,
   ].join('\n');
 }

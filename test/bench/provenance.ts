@@ -1,5 +1,6 @@
 /**
- * What provenance costs. Standalone: `node --import tsx test/bench/provenance.ts [--size 1000] [--rounds 20]`.
+ * What provenance costs. Standalone: `node --import tsx test/bench/provenance.ts [--size 1000] [--rounds 20]`;
+ * also a section of `npm run bench` (run.ts calls benchProvenance).
  *
  * 1. Verification throughput of the real fixture bundles (../shared/fixtures/provenance:
  *    five packages, ten bundles — five keyless SLSA, five registry-keyed publish):
@@ -31,18 +32,32 @@ import { startLoopbackRegistry } from '../support/loopbackRegistry';
 import { loadProvenanceFixtures, loadSignatureFixture, loopbackConfig, reportFor } from '../support/provenanceFixtures';
 import { generateProject, registryManifests } from './generate';
 
-const { values: args } = parseArgs({ options: { size: { type: 'string', default: '1000' }, rounds: { type: 'string', default: '20' } } });
-const SIZE = Number(args.size);
-const ROUNDS = Number(args.rounds);
+export interface ProvenanceBenchOptions {
+  /** Packages in the audit of part 2 (default 1000). */
+  size?: number;
+  /** Verification rounds over the ten fixture bundles in part 1 (default 20). */
+  rounds?: number;
+  /** Where each result line goes as it is measured (default console.log). */
+  log?: (line: string) => void;
+}
 
-async function main(): Promise<void> {
+/** True when ../shared/fixtures holds the real bundles and npm's keys this bench needs. */
+export function provenanceFixturesPresent(): boolean {
+  return loadProvenanceFixtures() !== null && loadSignatureFixture()?.keys !== undefined;
+}
+
+/** Runs both parts; returns the result lines (also logged as they come). */
+export async function benchProvenance(bench: ProvenanceBenchOptions = {}): Promise<string[]> {
+  const SIZE = bench.size ?? 1000;
+  const ROUNDS = bench.rounds ?? 20;
+  const log = bench.log ?? ((line: string) => console.log(line));
   const fixtures = loadProvenanceFixtures();
   const npmKeys = loadSignatureFixture()?.keys;
   if (!fixtures || !npmKeys) throw new Error('../shared/fixtures is absent: the bench needs the real bundles');
   const lines: string[] = [];
   const say = (line: string): void => {
     lines.push(line);
-    console.log(line);
+    log(line);
   };
 
   // --- 1. throughput -------------------------------------------------------------------
@@ -135,6 +150,7 @@ async function main(): Promise<void> {
     rmSync(cacheDir, { recursive: true, force: true });
     rmSync(dir, { recursive: true, force: true });
   }
+  return lines;
 }
 
 function cpuMs(since: NodeJS.CpuUsage): number {
@@ -142,7 +158,10 @@ function cpuMs(since: NodeJS.CpuUsage): number {
   return (used.user + used.system) / 1000;
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exitCode = 1;
-});
+if (require.main === module) {
+  const { values: args } = parseArgs({ options: { size: { type: 'string', default: '1000' }, rounds: { type: 'string', default: '20' } } });
+  benchProvenance({ size: Number(args.size), rounds: Number(args.rounds) }).catch((err) => {
+    console.error(err);
+    process.exitCode = 1;
+  });
+}

@@ -16,10 +16,17 @@
  * generator's own counts and graph (verify.ts), and every CLI report is checked too: a
  * parser that drops entries fails the bench instead of looking fast.
  *
+ * Two more sections follow the CLI table:
+ *   lsp           the language server's latency, didChange -> publishDiagnostics, warm (lsp.ts);
+ *   provenance    what verifying signatures and attestations costs (provenance.ts; needs
+ *                 ../shared/fixtures, skipped without it).
+ *
  * Options: --sizes 1000,5000 --formats npm,pnpm --keep (leave the temp dir),
  * --profile warm|cold (one extra CPU-profiled warm run, or profile the cold run, of each
  * format and size; prints self time by source file and function, keeps the .cpuprofile
- * in test/bench/results/). Pass them after `--`: npm run bench -- --sizes 5000 --profile warm.
+ * in test/bench/results/), --profile lsp (profile the LSP section's timed changes),
+ * --sections cli,lsp,provenance (default all), --changes 20 (LSP changes per case).
+ * Pass them after `--`: npm run bench -- --sizes 5000 --profile warm.
  * IG_BENCH_CLI=<file> runs another build of the CLI than dist/cli/install-guard.js.
  */
 import { execFileSync } from 'node:child_process';
@@ -28,13 +35,15 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadProject } from '../../server/src/parse/project';
-import { projectRoot } from '../support/sharedFixtures';
+import { projectRoot, SHARED_MISSING } from '../support/sharedFixtures';
 import { startLoopbackRegistry } from '../support/loopbackRegistry';
 import { isolatedNpmEnv } from '../support/runCli';
 import { generateProject, registryManifests, type BenchProject } from './generate';
+import { benchLspLatency, formatLspTable, type LspLatencyRow } from './lsp';
 import { childEnv, floorArgs, spawnMeasured, summarize, type ProcessRun, type Timing } from './measure';
 import { timeParseInChild } from './parseTiming';
 import { formatProfileSummary, summarizeProfile } from './profileSummary';
+import { benchProvenance, provenanceFixturesPresent } from './provenance';
 import { formatTable, type BenchRow } from './table';
 import { verifyInventory, verifyReport } from './verify';
 import { BENCH_FORMATS, LOCKFILE_NAME, lockfileText, writeProject, type BenchFormat } from './writeLockfiles';
@@ -48,6 +57,8 @@ const RESULTS_DIR = join(__dirname, 'results');
 const parseRuns = (size: number) => (size <= 1000 ? 15 : size <= 5000 ? 7 : 3);
 const warmRuns = (size: number) => (size <= 5000 ? 5 : 3);
 const FLOOR_RUNS = 3;
+const SECTIONS = ['cli', 'lsp', 'provenance'] as const;
+type Section = (typeof SECTIONS)[number];
 
 interface Context {
   /** Profile one extra warm run, or the cold run, of every format and size (--profile warm|cold). */
@@ -60,15 +71,21 @@ interface Context {
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { sizes: { type: 'string' }, formats: { type: 'string' }, keep: { type: 'boolean' }, profile: { type: 'string' } },
+    options: {
+      sizes: { type: 'string' }, formats: { type: 'string' }, keep: { type: 'boolean' }, profile: { type: 'string' },
+      sections: { type: 'string' }, changes: { type: 'string' },
+    },
   });
-  const profile = values.profile ?? null;
-  if (profile !== null && profile !== 'warm' && profile !== 'cold') throw new Error('--profile takes warm or cold');
+  const profileArg = values.profile ?? null;
+  if (profileArg !== null && profileArg !== 'warm' && profileArg !== 'cold' && profileArg !== 'lsp') throw new Error('--profile takes warm, cold or lsp');
+  const profile = profileArg === 'lsp' ? null : profileArg;
+  const sections = values.sections ? (values.sections.split(',') as Section[]) : [...SECTIONS];
+  for (const s of sections) if (!SECTIONS.includes(s)) throw new Error(`unknown section ${s} (known: ${SECTIONS.join(', ')})`);
   const sizes = values.sizes ? values.sizes.split(',').map(Number) : DEFAULT_SIZES;
   const formats = values.formats ? (values.formats.split(',') as BenchFormat[]) : [...BENCH_FORMATS];
   for (const f of formats) if (!BENCH_FORMATS.includes(f)) throw new Error(`unknown format ${f} (known: ${BENCH_FORMATS.join(', ')})`);
   const cli = process.env.IG_BENCH_CLI ?? join(projectRoot, 'dist', 'cli', 'install-guard.js');
-  if (!existsSync(cli)) throw new Error(`${cli} is missing: run \`npm run build\` first`);
+  if (sections.includes('cli') && !existsSync(cli)) throw new Error(`${cli} is missing: run \`npm run build\` first`);
   if (!(globalThis as { gc?: unknown }).gc) console.warn('bench: run with --expose-gc for steadier in-process timings');
 
   const started = Date.now();
@@ -78,14 +95,31 @@ async function main(): Promise<void> {
     console.warn(`bench: load average ${loadBefore[0]!.toFixed(1)} on ${cpus().length} cores — other work is running; figures will be inflated`);
   }
   const rows: BenchRow[] = [];
+  let lspRows: LspLatencyRow[] = [];
+  let provenance: string[] | null = null;
   try {
-    for (const size of sizes) {
-      const sizeStart = Date.now();
-      rows.push(...(await benchSize(ctx, size, formats)));
-      console.log(`bench: ${size} done in ${((Date.now() - sizeStart) / 1000).toFixed(0)} s`);
+    if (sections.includes('cli')) {
+      for (const size of sizes) {
+        const sizeStart = Date.now();
+        rows.push(...(await benchSize(ctx, size, formats)));
+        console.log(`bench: ${size} done in ${((Date.now() - sizeStart) / 1000).toFixed(0)} s`);
+      }
+    }
+    if (sections.includes('lsp')) {
+      const lspStart = Date.now();
+      lspRows = await benchLspLatency({ changes: Number(values.changes ?? 20), profile: profileArg === 'lsp' });
+      console.log(`bench: lsp done in ${((Date.now() - lspStart) / 1000).toFixed(0)} s`);
+    }
+    if (sections.includes('provenance')) {
+      if (provenanceFixturesPresent()) {
+        console.log('\n--- provenance (test/bench/provenance.ts) ---');
+        provenance = await benchProvenance();
+      } else console.log(`bench: provenance section skipped: ${SHARED_MISSING}`);
     }
     const totalS = (Date.now() - started) / 1000;
-    console.log(`\n${formatTable(rows)}`);
+    if (rows.length) console.log(`\n${formatTable(rows)}`);
+    if (lspRows.length) console.log(`\nLanguage server latency (test/bench/lsp.ts)\n${formatLspTable(lspRows)}`);
+    if (provenance) console.log(`\nProvenance (test/bench/provenance.ts)\n${provenance.join('\n')}`);
     console.log(`\nload average ${loadBefore.map((l) => l.toFixed(2)).join(' ')} before, ${loadavg().map((l) => l.toFixed(2)).join(' ')} after; total ${totalS.toFixed(0)} s`);
     const results = {
       date: new Date(started).toISOString(),
@@ -96,8 +130,11 @@ async function main(): Promise<void> {
       commit: gitCommit(),
       cli,
       totalSeconds: totalS,
+      sections,
       jsonParseBaseline: 'JSON.parse of the package-lock.json (v3) of the same generated package set, for every format',
       rows,
+      lsp: lspRows,
+      provenance,
     };
     mkdirSync(RESULTS_DIR, { recursive: true });
     writeFileSync(join(RESULTS_DIR, 'latest.json'), JSON.stringify(results, null, 2) + '\n');

@@ -75,6 +75,8 @@ export interface ProvenanceDeps {
   offline?: boolean;
   options: ProvenanceOptions;
   onProgress?: (done: number, total: number) => void;
+  /** Registry keys kept across runs (the editor's, per project); absent: fetched once per run. */
+  keys?: RegistryKeyStore;
 }
 
 interface RunContext {
@@ -92,12 +94,14 @@ export async function assessProvenance(reports: readonly ProvenanceSubject[], de
   let root: Promise<TrustedRootInfo> | null = null;
   const ctx: RunContext = {
     deps,
-    keys: new RegistryKeyStore({
-      config: deps.config,
-      offline,
-      ...(deps.options.timeoutMs ? { timeoutMs: deps.options.timeoutMs } : {}),
-      ...(deps.options.retries !== undefined ? { retries: deps.options.retries } : {}),
-    }),
+    keys:
+      deps.keys ??
+      new RegistryKeyStore({
+        config: deps.config,
+        offline,
+        ...(deps.options.timeoutMs ? { timeoutMs: deps.options.timeoutMs } : {}),
+        ...(deps.options.retries !== undefined ? { retries: deps.options.retries } : {}),
+      }),
     // Only a run with a bundle to verify loads the root (and maybe asks TUF), once.
     root: () => (root ??= loadTrustedRoot({ cacheDir: deps.cacheDir, tufRefresh: deps.options.tufRefresh && !offline })),
   };

@@ -14,7 +14,7 @@ import { URI } from 'vscode-uri';
 import type { PackageReport } from '../analysis/audit';
 import { findingDocsUrl, type Finding, type Severity } from '../analysis/findings';
 import type { ProjectAnalysis } from '../engine';
-import { versionKey, type Span } from '../model/inventory';
+import type { Span } from '../model/inventory';
 import { LineIndex } from '../parse/textPosition';
 import type { AnalysisPhase } from './workspaceAnalyzer';
 import type { InstallGuardSettings } from './protocol';
@@ -98,15 +98,6 @@ export function toDiagnostics(
     if (uri === undefined) uris.set(file, (uri = URI.file(file).toString()));
     return uri;
   };
-  // A finding's package report, by name@version (the first, as a search would find it).
-  let reportsByVersion: Map<string, PackageReport> | null = null;
-  const reportOf = (name: string, version: string) => {
-    if (!reportsByVersion) {
-      reportsByVersion = new Map();
-      for (const p of report.packages) if (!reportsByVersion.has(versionKey(p.name, p.version))) reportsByVersion.set(versionKey(p.name, p.version), p);
-    }
-    return reportsByVersion.get(versionKey(name, version));
-  };
   const outage = detectOutage(report.packages);
   const byFile = new Map<string, Diagnostic[]>();
   const add = (file: string, diagnostic: Diagnostic) => {
@@ -137,7 +128,7 @@ export function toDiagnostics(
     add(finding.location.file, { ...base, range, message: finding.message + (finding.fix ? `\nFix: ${finding.fix}` : ''), relatedInformation: related });
 
     // The same finding where the dependency is declared, or where it is pulled in from.
-    for (const declaration of declarationsFor(finding, analysis, reportOf)) {
+    for (const declaration of declarationsFor(finding, analysis)) {
       const at = lines.range(declaration.file, declaration.span);
       if (!at || declaration.file === finding.location.file) continue;
       add(declaration.file, { ...base, range: at, message: declaration.prefix + finding.message, relatedInformation: related });
@@ -178,15 +169,11 @@ function relatedInformation(finding: Finding, lines: RangeSource, uriOf: (file: 
 }
 
 /** package.json places for a package finding: its own declarations, else the direct dependency pulling it in. */
-function declarationsFor(
-  finding: Finding,
-  analysis: ProjectAnalysis,
-  reportOf: (name: string, version: string) => PackageReport | undefined,
-): { file: string; span: Span; prefix: string }[] {
+function declarationsFor(finding: Finding, analysis: ProjectAnalysis): { file: string; span: Span; prefix: string }[] {
   if (!finding.package) return [];
   const own = finding.related.filter((r) => r.span && r.file.endsWith('package.json'));
   if (own.length > 0) return own.map((r) => ({ file: r.file, span: r.span!, prefix: '' }));
-  const report = reportOf(finding.package.name, finding.package.version);
+  const report = analysis.report.packages.find((p) => p.name === finding.package!.name && p.version === finding.package!.version);
   const path = report?.paths[0];
   if (!report || !path || path.length < 3) return [];
   const importer = analysis.report.inventory.manifests.find((m) => m.dir === path[0]);

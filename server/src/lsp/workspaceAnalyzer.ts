@@ -11,6 +11,7 @@ import { analyzeProject, type ProjectAnalysis } from '../engine';
 import type { LockfileCache, ReadText } from '../parse/project';
 import { defaultCacheDir } from '../registry/factsCache';
 import { MetadataClient } from '../registry/metadataClient';
+import { RegistryKeyStore } from '../registry/registryKeys';
 import { loadRegistryConfig, type RegistryConfig } from '../registry/npmConfig';
 import type { InstallGuardSettings } from './protocol';
 import { findProjectRoot, isRelevantFile } from './projectRoots';
@@ -48,6 +49,8 @@ interface ProjectState {
   root: string;
   config: RegistryConfig | null;
   metadata: MetadataClient | null;
+  /** The registry's signing keys, asked once for as long as the registry client lives. */
+  keys: RegistryKeyStore | null;
   /** Bumped with every reset of `config`, so a load that began before the reset is not kept. */
   configEpoch: number;
   lockfileCache: LockfileCache;
@@ -193,7 +196,7 @@ export class WorkspaceAnalyzer {
   private project(root: string): ProjectState {
     let project = this.projects.get(root);
     if (!project) {
-      project = { root, config: null, metadata: null, configEpoch: 0, lockfileCache: new Map(), timer: null, generation: 0, running: null, rerun: false, latest: null };
+      project = { root, config: null, metadata: null, keys: null, configEpoch: 0, lockfileCache: new Map(), timer: null, generation: 0, running: null, rerun: false, latest: null };
       this.projects.set(root, project);
     }
     return project;
@@ -224,13 +227,13 @@ export class WorkspaceAnalyzer {
     const current = () => generation === project.generation && !this.disposed;
     this.listener.onStarted(project.root);
     try {
-      const { config, metadata } = await this.registryFor(project);
+      const { config, metadata, keys } = await this.registryFor(project);
       const cacheDir = this.options.cacheDir ?? defaultCacheDir(this.runtime.env);
       const deps = {
         readText: this.runtime.readText,
         config,
         lockfileCache: project.lockfileCache,
-        provenance: { tufRefresh: true, cacheDir, offline: this.options.settings.offline },
+        provenance: { tufRefresh: true, cacheDir, offline: this.options.settings.offline, ...(keys ? { keys } : {}) },
       };
       let finalDone = false;
       // The registry may be slow or down: show what local evidence says meanwhile.
@@ -256,7 +259,7 @@ export class WorkspaceAnalyzer {
     }
   }
 
-  private async registryFor(project: ProjectState): Promise<{ config: RegistryConfig; metadata: MetadataClient | null }> {
+  private async registryFor(project: ProjectState): Promise<{ config: RegistryConfig; metadata: MetadataClient | null; keys: RegistryKeyStore | null }> {
     if (!project.config) {
       const epoch = project.configEpoch;
       const { settings, trusted } = this.options;
@@ -270,18 +273,23 @@ export class WorkspaceAnalyzer {
       // workspace/configuration answer arrives while the first run is here): this run is
       // superseded (every reset schedules a new one), so keep nothing it read, or the next
       // run would reuse the old registry.
-      if (epoch !== project.configEpoch) return { config, metadata: null };
+      if (epoch !== project.configEpoch) return { config, metadata: null, keys: null };
       project.config = config;
       project.metadata = null;
     }
     const { settings } = this.options;
-    project.metadata ??= new MetadataClient({
-      config: project.config,
-      cacheDir: this.options.cacheDir ?? defaultCacheDir(this.runtime.env),
-      offline: settings.offline || project.config.offline,
-      concurrency: settings.networkConcurrency,
-      keepPublishHistory: true,
-    });
-    return { config: project.config, metadata: project.metadata };
+    if (!project.metadata) {
+      const offline = settings.offline || project.config.offline;
+      project.metadata = new MetadataClient({
+        config: project.config,
+        cacheDir: this.options.cacheDir ?? defaultCacheDir(this.runtime.env),
+        offline,
+        concurrency: settings.networkConcurrency,
+        keepPublishHistory: true,
+      });
+      // Not per analysis: a keys request on every keystroke would sit on the critical path.
+      project.keys = new RegistryKeyStore({ config: project.config, offline });
+    }
+    return { config: project.config, metadata: project.metadata, keys: project.keys };
   }
 }

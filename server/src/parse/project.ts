@@ -56,7 +56,7 @@ export const LOCKFILE_KINDS: readonly LockfileKind[] = [
  * Parsed lockfiles by path, reused while the text is unchanged: an editor re-reads the
  * project on every keystroke in package.json, and the lockfile is the expensive part.
  */
-export type LockfileCache = Map<string, { text: string; lockfile: Lockfile }>;
+export type LockfileCache = Map<string, { text: string; lockfile: Lockfile; graph?: LockGraph }>;
 
 export async function loadProject(
   root: string,
@@ -117,10 +117,12 @@ export async function loadProject(
       // yarn.lock is linked to the manifests after parsing (its importers live in
       // package.json), so it is re-read whenever anything changes.
       const cached = chosen.kind.manager === 'yarn' ? undefined : lockfileCache?.get(file);
-      lockfile = cached && cached.text === chosen.text ? cached.lockfile : chosen.kind.parse(file, chosen.text);
-      lockfileCache?.set(file, { text: chosen.text, lockfile });
+      const reuse = cached && cached.text === chosen.text ? cached : undefined;
+      lockfile = reuse ? reuse.lockfile : chosen.kind.parse(file, chosen.text);
       if (chosen.kind.manager === 'yarn') linkYarnImporters(lockfile, manifests);
-      graph = new LockGraph(lockfile); // also fills in direct / dev / optional
+      // The graph depends on the lockfile alone (and keeps the paths it has computed).
+      graph = reuse?.graph ?? new LockGraph(lockfile); // also fills in direct / dev / optional
+      lockfileCache?.set(file, { text: chosen.text, lockfile, graph });
       if (lockfile.format === 'package-lock-v1' && manifests[0]) markV1Direct(lockfile, manifests[0]);
       problems.push(...lockfile.problems);
     } catch (error) {
