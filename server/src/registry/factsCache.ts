@@ -5,9 +5,10 @@
  * loading splits lines and indexes keys without parsing JSON (a line is parsed when it is
  * first read), and writing is temp file + rename so a crash never leaves half a cache.
  */
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { readKeyedLines, writeKeyedLines } from './keyedLinesFile';
 import { deepFreeze, type VersionFacts } from './versionFacts';
 
 const HEADER = '{"format":"install-guard-facts","version":1}';
@@ -38,7 +39,7 @@ export class FactsCache {
   /** Loads `<dir>/facts-v1.jsonl`; a missing or unreadable file is an empty cache. */
   static async open(dir: string, maxEntries = DEFAULT_MAX_ENTRIES): Promise<FactsCache> {
     const cache = new FactsCache(join(dir, FACTS_FILE), maxEntries);
-    cache.entries = await readEntries(cache.file);
+    cache.entries = await readKeyedLines<VersionFacts>(cache.file, HEADER);
     return cache;
   }
 
@@ -70,31 +71,7 @@ export class FactsCache {
   /** Writes the cache if it changed, merging what another process wrote meanwhile. */
   async flush(): Promise<void> {
     if (!this.dirty) return;
-    const onDisk = await readEntries(this.file);
-    const merged = new Map<string, string | VersionFacts>();
-    for (const [k, v] of onDisk) if (!this.entries.has(k)) merged.set(k, v);
-    for (const [k, v] of this.entries) merged.set(k, v);
-    const drop = merged.size - this.maxEntries;
-    if (drop > 0) {
-      let i = 0;
-      for (const k of merged.keys()) {
-        if (i++ >= drop) break;
-        merged.delete(k);
-      }
-    }
-    const lines = [HEADER];
-    for (const [k, v] of merged) lines.push(`${k}\t${typeof v === 'string' ? v : serialize(v)}`);
-    const dir = join(this.file, '..');
-    await mkdir(dir, { recursive: true });
-    const tmp = `${this.file}.${process.pid}.${Date.now()}.tmp`;
-    try {
-      await writeFile(tmp, lines.join('\n') + '\n', 'utf8');
-      await rename(tmp, this.file);
-    } catch (err) {
-      await rm(tmp, { force: true });
-      throw err;
-    }
-    this.entries = merged;
+    this.entries = await writeKeyedLines(this.file, HEADER, this.entries, this.maxEntries, serialize);
     this.dirty = false;
   }
 
@@ -105,24 +82,6 @@ export class FactsCache {
   }
 }
 
-async function readEntries(file: string): Promise<Map<string, string | VersionFacts>> {
-  const entries = new Map<string, string | VersionFacts>();
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch {
-    return entries;
-  }
-  const lines = text.split('\n');
-  // Another format (a future version, or garbage): start afresh rather than misread it.
-  if (lines[0] !== HEADER) return entries;
-  for (let i = 1; i < lines.length; i++) {
-    const line = lines[i];
-    const tab = line.indexOf('\t');
-    if (tab > 0) entries.set(line.slice(0, tab), line.slice(tab + 1));
-  }
-  return entries;
-}
 
 /** Every field a line may leave out, with the value it then has. */
 const DEFAULTS: Omit<VersionFacts, 'name' | 'version' | 'registry'> = {

@@ -10,8 +10,9 @@
  * question. The TTL only bounds how long an unpublish (or a changed `time`) goes unseen.
  * Cached in `<cacheDir>/publish-history-v1.jsonl`, one line per name, parsed on first use.
  */
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { readKeyedLines, writeKeyedLines } from './keyedLinesFile';
 
 export interface PublishedVersion {
   /** `time[version]` of the packument; null when the registry sent none. */
@@ -75,7 +76,7 @@ export class PublishHistoryCache {
 
   static async open(dir: string, ttlMs = DEFAULT_HISTORY_TTL_MS, maxNames = DEFAULT_MAX_NAMES): Promise<PublishHistoryCache> {
     const cache = new PublishHistoryCache(join(dir, HISTORY_FILE), ttlMs, maxNames);
-    cache.entries = await readEntries(cache.file);
+    cache.entries = await readKeyedLines<PublishHistory>(cache.file, HEADER);
     return cache;
   }
 
@@ -105,26 +106,7 @@ export class PublishHistoryCache {
 
   async flush(): Promise<void> {
     if (!this.dirty) return;
-    const merged = new Map<string, string | PublishHistory>();
-    for (const [k, v] of await readEntries(this.file)) if (!this.entries.has(k)) merged.set(k, v);
-    for (const [k, v] of this.entries) merged.set(k, v);
-    let drop = merged.size - this.maxNames;
-    for (const k of merged.keys()) {
-      if (drop-- <= 0) break;
-      merged.delete(k);
-    }
-    const lines = [HEADER];
-    for (const [k, v] of merged) lines.push(`${k}\t${typeof v === 'string' ? v : serialize(v)}`);
-    await mkdir(join(this.file, '..'), { recursive: true });
-    const tmp = `${this.file}.${process.pid}.${Date.now()}.tmp`;
-    try {
-      await writeFile(tmp, lines.join('\n') + '\n', 'utf8');
-      await rename(tmp, this.file);
-    } catch (err) {
-      await rm(tmp, { force: true });
-      throw err;
-    }
-    this.entries = merged;
+    this.entries = await writeKeyedLines(this.file, HEADER, this.entries, this.maxNames, serialize);
     this.dirty = false;
   }
 
@@ -135,22 +117,6 @@ export class PublishHistoryCache {
   }
 }
 
-async function readEntries(file: string): Promise<Map<string, string | PublishHistory>> {
-  const entries = new Map<string, string | PublishHistory>();
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch {
-    return entries;
-  }
-  const lines = text.split('\n');
-  if (lines[0] !== HEADER) return entries;
-  for (let i = 1; i < lines.length; i++) {
-    const tab = lines[i].indexOf('\t');
-    if (tab > 0) entries.set(lines[i].slice(0, tab), lines[i].slice(tab + 1));
-  }
-  return entries;
-}
 
 /** `{"f":<fetchedAt>,"v":{"1.0.0":["2020-01-01T00:00:00.000Z",3]}}` — flags: 1 trusted publisher, 2 provenance. */
 function serialize(history: PublishHistory): string {
