@@ -1,8 +1,9 @@
 /**
  * The audit: every locked package of a project, what it runs at install time, on which
- * evidence, and who pulls it in; plus the findings. Pure over its inputs — the project
- * inventory and a metadata source — so the CLI, the language server and the tests share
- * it and each supply their own I/O.
+ * evidence, who pulls it in, and the allowlist's verdict; plus the findings that follow
+ * from the facts. Its inputs are the project inventory, a metadata source and the
+ * governing allowlist (it reads node_modules itself, for installed evidence), so the CLI,
+ * the language server and the tests share it and each supply their own registry access.
  */
 import type { LockedPackage, ProjectInventory, Span } from '../model/inventory';
 import { versionKey } from '../model/inventory';
