@@ -18,7 +18,6 @@
 import { basename } from 'node:path';
 import {
   FileParseError,
-  type EdgeKind,
   type FileProblem,
   type LockEdge,
   type LockedPackage,
@@ -35,9 +34,9 @@ import {
   rejectConflictMarkers,
   scanPropertyKeys,
   skipWhitespace,
-  stringMap,
   stringOrNull,
   topLevelValueSpan,
+  declaredEdges,
 } from './lockJson';
 import { classifyResolved } from './sourceKind';
 
@@ -109,7 +108,7 @@ export function parseBunLock(file: string, text: string): Lockfile {
 
   const keys = new KeyResolver(byKey);
   for (const { pkg, info, lookupFrom } of byKey.values()) {
-    if (info) pkg.edges = declaredEdges(info, lookupFrom, keys, false);
+    if (info) pkg.edges = entryEdges(info, lookupFrom, keys, false);
   }
 
   const importers: LockImporter[] = [];
@@ -120,7 +119,7 @@ export function parseBunLock(file: string, text: string): Lockfile {
     }
     // The root looks its dependencies up at the top; a workspace first under its own name.
     const lookupFrom = dir === '' ? '' : (workspaceNames.get(dir) ?? '');
-    importers.push({ dir: dir === '' ? '.' : dir, edges: declaredEdges(ws, lookupFrom, keys, true) });
+    importers.push({ dir: dir === '' ? '.' : dir, edges: entryEdges(ws, lookupFrom, keys, true) });
   }
   if (!importers.some((i) => i.dir === '.')) importers.unshift({ dir: '.', edges: [] });
 
@@ -241,37 +240,10 @@ class KeyResolver {
   }
 }
 
-function addEdge(edges: LockEdge[], to: string, kind: EdgeKind): void {
-  for (const e of edges) if (e.to === to && e.kind === kind) return;
-  edges.push({ to, kind });
-}
-
-function declaredEdges(
-  declared: Record<string, unknown>,
-  from: string,
-  keys: KeyResolver,
-  withDev: boolean,
-): LockEdge[] {
-  const edges: LockEdge[] = [];
-  // Optional peers install nothing (the same rule as for package-lock, see npmLock.ts).
-  const optionalPeers = new Set(
-    Array.isArray(declared.optionalPeers) ? declared.optionalPeers.filter((p) => typeof p === 'string') : [],
-  );
-  const add = (deps: unknown, kind: EdgeKind, skip?: Set<unknown>) => {
-    const map = stringMap(deps);
-    if (!map) return;
-    for (const name of Object.keys(map)) {
-      if (skip?.has(name)) continue;
-      // Unresolvable edges are skipped: Bun leaves out optional deps for other platforms.
-      const target = keys.resolve(from, name);
-      if (target && target.pkg.id !== from) addEdge(edges, target.pkg.id, kind);
-    }
-  };
-  add(declared.dependencies, 'prod');
-  add(declared.optionalDependencies, 'optional');
-  add(declared.peerDependencies, 'peer', optionalPeers);
-  if (withDev) add(declared.devDependencies, 'dev');
-  return edges;
+/** bun.lock entries: Bun's nested-key lookup, `optionalPeers` lists. */
+function entryEdges(declared: Record<string, unknown>, from: string, keys: KeyResolver, withDev: boolean): LockEdge[] {
+  const optionalPeers = new Set(Array.isArray(declared.optionalPeers) ? declared.optionalPeers.filter((p): p is string => typeof p === 'string') : []);
+  return declaredEdges(declared, from, (name) => keys.resolve(from, name)?.pkg.id ?? null, { withDev, optionalPeers });
 }
 
 /**

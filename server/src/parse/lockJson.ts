@@ -11,7 +11,7 @@
  * uptime-kuma (test/unit/npmLock.test.ts prints the ratio).
  */
 import { createScanner, parse, printParseErrorCode, SyntaxKind, type ParseError } from 'jsonc-parser';
-import { FileParseError, type Span } from '../model/inventory';
+import { FileParseError, type EdgeKind, type LockEdge, type Span } from '../model/inventory';
 import { findConflictMarker, LineIndex } from './textPosition';
 
 /** Throws when a merge left `<<<<<<<`/`=======`/`>>>>>>>` lines: such a file is no lockfile. */
@@ -233,4 +233,43 @@ export function stringOrNull(value: unknown): string | null {
 export function stringMap(value: unknown): Record<string, string> | null {
   if (!isRecord(value)) return null;
   return value as Record<string, string>;
+}
+
+/**
+ * The edges a package.json-shaped entry declares (package-lock and bun.lock entries, and
+ * their workspaces), each resolved to a package id by the format's own lookup. `withDev`
+ * only for importers: a dependency's devDependencies are never installed. An optional
+ * peer installs nothing — the package uses it only when something else brought it in —
+ * and npm's own dev/optional flags ignore such edges (uptime-kuma: typescript is "dev"
+ * although nostr-tools, a prod package, lists it as an optional peer), so they are left
+ * out and the graph pass agrees with npm. Unresolvable edges are skipped: package managers
+ * leave out optional dependencies for other platforms and do not record every unmet peer.
+ */
+export function declaredEdges(
+  entry: Record<string, unknown>,
+  from: string,
+  resolve: (name: string) => string | null,
+  options: { withDev: boolean; optionalPeers: ReadonlySet<string> },
+): LockEdge[] {
+  const edges: LockEdge[] = [];
+  const add = (deps: unknown, kind: EdgeKind, skip?: ReadonlySet<string>) => {
+    const map = stringMap(deps);
+    if (!map) return;
+    for (const name of Object.keys(map)) {
+      if (skip?.has(name)) continue;
+      const to = resolve(name);
+      if (to !== null && to !== from) addEdge(edges, to, kind);
+    }
+  };
+  add(entry.dependencies, 'prod');
+  add(entry.optionalDependencies, 'optional');
+  add(entry.peerDependencies, 'peer', options.optionalPeers);
+  if (options.withDev) add(entry.devDependencies, 'dev');
+  return edges;
+}
+
+/** Adds an edge unless the same one is there already. */
+export function addEdge(edges: LockEdge[], to: string, kind: EdgeKind): void {
+  for (const e of edges) if (e.to === to && e.kind === kind) return;
+  edges.push({ to, kind });
 }

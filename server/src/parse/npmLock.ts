@@ -9,7 +9,6 @@
 import { basename } from 'node:path';
 import {
   FileParseError,
-  type EdgeKind,
   type FileProblem,
   type LockEdge,
   type LockedPackage,
@@ -29,6 +28,8 @@ import {
   stringMap,
   stringOrNull,
   topLevelValueSpan,
+  addEdge,
+  declaredEdges,
 } from './lockJson';
 import { classifyResolved } from './sourceKind';
 
@@ -126,47 +127,11 @@ function installedName(path: string): string {
   return at >= 0 ? path.slice(at + 'node_modules/'.length) : path;
 }
 
-function addEdge(edges: LockEdge[], to: string, kind: EdgeKind): void {
-  for (const e of edges) if (e.to === to && e.kind === kind) return;
-  edges.push({ to, kind });
-}
-
-/**
- * The edges a package.json-shaped entry declares. `withDev` only for importers: a
- * dependency's devDependencies are never installed.
- */
-function declaredEdges(
-  entry: Record<string, unknown>,
-  from: string,
-  installed: InstallTree,
-  withDev: boolean,
-): LockEdge[] {
-  const edges: LockEdge[] = [];
-  const add = (deps: unknown, kindOf: (name: string) => EdgeKind | null) => {
-    const map = stringMap(deps);
-    if (!map) return;
-    for (const name of Object.keys(map)) {
-      const kind = kindOf(name);
-      if (kind === null) continue;
-      // Unresolvable edges are skipped: npm omits optional/peer deps that did not install
-      // (wrong platform) and does not record every unmet one.
-      const target = installed.resolve(from, name);
-      if (target && target.id !== from) addEdge(edges, target.id, kind);
-    }
-  };
-  // An optional peer (peerDependenciesMeta.optional) installs nothing: the package uses the
-  // peer only when something else brought it in. npm's own dev/optional flags ignore such
-  // edges (uptime-kuma: typescript is "dev" although nostr-tools, a prod package, lists it
-  // as an optional peer), so they are left out and the graph pass agrees with npm.
+/** package-lock entries: node_modules lookup from the requiring package, peerDependenciesMeta. */
+function entryEdges(entry: Record<string, unknown>, from: string, installed: InstallTree, withDev: boolean): LockEdge[] {
   const peerMeta = isRecord(entry.peerDependenciesMeta) ? entry.peerDependenciesMeta : {};
-  add(entry.dependencies, () => 'prod');
-  add(entry.optionalDependencies, () => 'optional');
-  add(entry.peerDependencies, (name) => {
-    const meta = peerMeta[name];
-    return isRecord(meta) && meta.optional === true ? null : 'peer';
-  });
-  if (withDev) add(entry.devDependencies, () => 'dev');
-  return edges;
+  const optionalPeers = new Set(Object.keys(peerMeta).filter((name) => isRecord(peerMeta[name]) && peerMeta[name].optional === true));
+  return declaredEdges(entry, from, (name) => installed.resolve(from, name)?.id ?? null, { withDev, optionalPeers });
 }
 
 function newPackage(
@@ -286,16 +251,16 @@ function readPackagesSection(
 
   for (const pkg of installed.byPath.values()) {
     if (pkg.source === 'link') continue;
-    pkg.edges = declaredEdges(entries[pkg.id] as Record<string, unknown>, pkg.id, installed, false);
+    pkg.edges = entryEdges(entries[pkg.id] as Record<string, unknown>, pkg.id, installed, false);
   }
   // A link's dependencies are its target folder's, installed beside that folder.
   for (const link of links) {
     const folder = entries[link.resolved!];
-    if (isRecord(folder)) link.edges = declaredEdges(folder, link.resolved!, installed, false);
+    if (isRecord(folder)) link.edges = entryEdges(folder, link.resolved!, installed, false);
   }
   const importers: LockImporter[] = folders.map((key) => ({
     dir: key === '' ? '.' : key,
-    edges: declaredEdges(entries[key] as Record<string, unknown>, key, installed, true),
+    edges: entryEdges(entries[key] as Record<string, unknown>, key, installed, true),
   }));
   if (!folders.includes('')) importers.unshift({ dir: '.', edges: [] });
 
