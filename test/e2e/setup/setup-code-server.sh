@@ -147,8 +147,13 @@ verify_install() {
     (cd "$VSCODE" && node -e 'require(process.argv[1])' "$m") || die "native module $m does not load"
   done
   (cd "$PREFIX" && node -e 'require("argon2")') || die "argon2 does not load"
-  "$VSCODE/node_modules/@vscode/ripgrep/bin/rg" --version | head -1
-  node "$CS/out/node/entry.js" --version | head -1
+  # Whole output captured, then cut: `| head -1` closes the pipe early, and under pipefail
+  # the writer's "broken pipe" would fail the step at random.
+  local out
+  out=$("$VSCODE/node_modules/@vscode/ripgrep/bin/rg" --version) || die "rg does not run"
+  echo "${out%%$'\n'*}"
+  out=$(node "$CS/out/node/entry.js" --version) || die "code-server --version failed"
+  echo "${out%%$'\n'*}"
 }
 
 ensure_debian_packages
