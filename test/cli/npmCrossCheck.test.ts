@@ -29,13 +29,13 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import semver from 'semver';
 import { startLoopbackRegistry, type LoopbackRegistry } from '../support/loopbackRegistry';
 import { projectRoot } from '../support/sharedFixtures';
+import { npmOnPath } from '../support/npmOnPath';
 
 const PROJECTS_DIR = join(projectRoot, 'test', 'fixtures', 'projects');
 const CLI = join(projectRoot, 'dist', 'cli', 'install-guard.js');
@@ -79,16 +79,7 @@ const trapShell = join(scratch, 'trap-shell.sh');
 let registry: LoopbackRegistry;
 let runCounter = 0;
 
-const npmVersion = (() => {
-  // Synchronous on purpose: the skip decision is needed when the tests are declared.
-  const r = spawnSync('npm', ['--version'], { encoding: 'utf8', env: { ...process.env, npm_config_update_notifier: 'false' } });
-  return r.status === 0 && semver.valid(r.stdout.trim()) ? r.stdout.trim() : null;
-})();
-const npmSkip =
-  npmVersion === null ? 'npm is not on PATH'
-  : !semver.gte(npmVersion, '11.16.0') ? `npm ${npmVersion} predates allowScripts (needs ≥ 11.16)`
-  : process.platform === 'win32' ? 'the --script-shell trap is a POSIX shell script'
-  : false;
+const { version: npmVersion, skip: npmSkip } = npmOnPath(process.env);
 const cliMissing = existsSync(CLI) ? null : `the CLI is not built (${CLI}); run \`npm run build\``;
 
 before(async () => {

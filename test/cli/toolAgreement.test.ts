@@ -25,13 +25,12 @@
  */
 import { test, before, after, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import semver from 'semver';
 import { parse as parseYaml } from 'yaml';
 import { auditInventory, type PackageReport } from '../../server/src/analysis/audit';
 import type { PackageManagerName } from '../../server/src/model/inventory';
@@ -42,6 +41,7 @@ import { MetadataClient } from '../../server/src/registry/metadataClient';
 import { loadRegistryConfig } from '../../server/src/registry/npmConfig';
 import { startLoopbackRegistry, type LoopbackRegistry } from '../support/loopbackRegistry';
 import { projectRoot } from '../support/sharedFixtures';
+import { npmOnPath } from '../support/npmOnPath';
 
 const FIXTURES = join(projectRoot, 'test', 'fixtures', 'policy');
 const PNPM = 'pnpm@10.34.9';
@@ -266,15 +266,7 @@ async function toolOrSkip(t: { skip(message: string): void }, spec: string, path
 // ---------------------------------------------------------------------------------------
 // npm
 
-const npmVersion = (() => {
-  const r = spawnSync('npm', ['--version'], { encoding: 'utf8', env: toolEnv() });
-  return r.status === 0 && semver.valid(r.stdout.trim()) ? r.stdout.trim() : null;
-})();
-const npmSkip =
-  npmVersion === null ? 'npm is not on PATH'
-  : !semver.gte(npmVersion, '11.16.0') ? `npm ${npmVersion} predates allowScripts (needs ≥ 11.16)`
-  : process.platform === 'win32' ? 'the --script-shell trap is a POSIX shell script'
-  : false;
+const { version: npmVersion, skip: npmSkip } = npmOnPath(toolEnv());
 
 function npmArgs(extra: string[]): string[] {
   return ['install', `--registry=${registry.url}`, `--cache=${join(scratch, 'npm-cache')}`, `--userconfig=${userRc}`, `--globalconfig=${globalRc}`, '--no-audit', '--no-fund', '--no-update-notifier', ...extra];

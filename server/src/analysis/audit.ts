@@ -88,7 +88,7 @@ export async function auditInventory(inventory: ProjectInventory, options: Audit
       const first = copies[0]!;
       // A link to one of the project's own workspaces is the project's code, not a dependency.
       if (first.source === 'workspace' || (first.source === 'link' && importerDirs.has(first.resolved ?? ''))) return;
-      const { evidence, registryFacts, errorKind = null } = await gatherEvidence(inventory.root, first, { ...options, useInstalled });
+      const { evidence, registryFacts, errorKind = null } = await gatherEvidence(inventory.root, first, options, useInstalled);
       const report: PackageReport = {
         name: first.name,
         version: first.version,
@@ -138,9 +138,10 @@ async function gatherEvidence(
   root: string,
   pkg: LockedPackage,
   options: AuditOptions,
+  useInstalled: boolean,
 ): Promise<{ evidence: ScriptEvidence; registryFacts: VersionFacts | null; errorKind?: string }> {
   const none = { registryFacts: null };
-  if (options.useInstalled !== false) {
+  if (useInstalled) {
     const installed = await readInstalledManifest(root, pkg);
     if (installed) {
       const facts = options.alwaysConsultRegistry && pkg.source === 'registry' ? await lookupFacts(pkg, options) : null;

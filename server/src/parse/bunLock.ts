@@ -18,6 +18,7 @@
 import { basename } from 'node:path';
 import {
   FileParseError,
+  newLockedPackage,
   type FileProblem,
   type LockEdge,
   type LockedPackage,
@@ -157,7 +158,7 @@ function readEntry(
   const resolution = ident.slice(at + 1);
   if (resolution === 'root:') return null; // the project itself, nothing installed
 
-  const pkg: LockedPackage = {
+  const pkg = newLockedPackage({
     id: key,
     name,
     version: resolution,
@@ -167,11 +168,7 @@ function readEntry(
     lockfileFlag: null, // bun.lock records no install-script flag
     span,
     installPath: null, // Bun's layout (hoisted or isolated) is not recorded per package
-    edges: [],
-    dev: false,
-    optional: false,
-    direct: false,
-  };
+  });
 
   if (resolution.startsWith('workspace:')) {
     const dir = resolution.slice('workspace:'.length);

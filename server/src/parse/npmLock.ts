@@ -9,6 +9,7 @@
 import { basename } from 'node:path';
 import {
   FileParseError,
+  newLockedPackage,
   type FileProblem,
   type LockEdge,
   type LockedPackage,
@@ -144,22 +145,7 @@ function newPackage(
   lockfileFlag: boolean | null,
   span: Span,
 ): LockedPackage {
-  // One literal shape for every package (no spread): this runs 20k times per audit.
-  return {
-    id,
-    name,
-    version,
-    source,
-    resolved,
-    integrity,
-    lockfileFlag,
-    span,
-    installPath: id,
-    edges: [],
-    dev: false,
-    optional: false,
-    direct: false,
-  };
+  return newLockedPackage({ id, name, version, source, resolved, integrity, lockfileFlag, span, installPath: id });
 }
 
 /**

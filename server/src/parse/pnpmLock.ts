@@ -22,6 +22,7 @@ import { parseSyml } from '@yarnpkg/parsers';
 import { isMap, isScalar, parseDocument } from 'yaml';
 import {
   FileParseError,
+  newLockedPackage,
   type EdgeKind,
   type FileProblem,
   type LockEdge,
@@ -164,7 +165,7 @@ function readPackage(
   // (An empty meta: a 9.0 snapshot without a packages entry, already reported.)
   if (!isRecord(resolution) && Object.keys(meta).length > 0) problem(`"packages" entry "${metaKey}" has no resolution`, span);
   const { source, resolved, integrity } = readResolution(isRecord(resolution) ? resolution : {}, name, fromKey?.version ?? metaKey);
-  return {
+  return newLockedPackage({
     id,
     name,
     version,
@@ -174,11 +175,7 @@ function readPackage(
     lockfileFlag: null, // 9.0 dropped requiresBuild; the 6.x caller sets it
     span,
     installPath: null, // pnpm's virtual store path is derived, not recorded
-    edges: [],
-    dev: false,
-    optional: false,
-    direct: false,
-  };
+  });
 }
 
 function readResolution(

@@ -15,7 +15,7 @@
  */
 import { basename } from 'node:path';
 import { parse as parseClassicLockfile } from '@yarnpkg/lockfile';
-import { FileParseError, type DependencyKind, type EdgeKind, type FileProblem } from '../model/inventory';
+import { FileParseError, newLockedPackage, type DependencyKind, type EdgeKind, type FileProblem } from '../model/inventory';
 import type { LockEdge, LockedPackage, LockImporter, Lockfile, SourceKind, Span } from '../model/inventory';
 import { isRecord, rejectConflictMarkers, stringOrNull } from './lockJson';
 import { readYamlMapping } from './pnpmLock';
@@ -425,8 +425,7 @@ function aliasTarget(range: string): string | null {
 
 function newPackage(id: string, name: string, version: string, source: SourceKind, resolved: string | null, span: Span): LockedPackage {
   // yarn.lock has no install-script flag (lockfileFlag), nor the layout (node_modules, PnP).
-  const flags = { dev: false, optional: false, direct: false };
-  return { id, name, version, source, resolved, integrity: null, lockfileFlag: null, span, installPath: null, edges: [], ...flags };
+  return newLockedPackage({ id, name, version, source, resolved, integrity: null, lockfileFlag: null, span, installPath: null });
 }
 
 /** Descriptor name (the alias for `a@npm:b@1`) -> the ids of the entries locked under it. */

@@ -102,17 +102,7 @@ export class Workbench {
     // Wait for the row of this very file: the list first shows recently opened files, and an
     // Enter pressed before the search answers opens one of those instead.
     const base = fileName.split('/').pop()!;
-    const row = this.page.locator(`${QUICK_INPUT} .quick-input-list .monaco-list-row`)
-      .filter({ has: this.page.locator('.label-name', { hasText: exactText(base) }) })
-      .first();
-    try {
-      await row.waitFor({ timeout: timeoutMs });
-    } catch {
-      const seen = await this.quickInputRows();
-      await this.page.keyboard.press('Escape');
-      throw new Error(`Quick Open found no "${fileName}"; it showed: ${JSON.stringify(seen)}`);
-    }
-    await row.click();
+    await this.clickQuickInputRow(base, timeoutMs, `Quick Open found no "${fileName}"`);
     await this.page.locator('.tabs-container .tab.active', { hasText: base }).waitFor({ timeout: timeoutMs });
     await this.page.locator(`${ACTIVE_EDITOR} .view-lines`).waitFor({ timeout: timeoutMs });
   }
@@ -121,18 +111,23 @@ export class Workbench {
   async runCommand(title: string, timeoutMs = 20_000): Promise<void> {
     await this.openQuickInput('F1');
     await this.page.keyboard.type(title);
+    await this.clickQuickInputRow(title, timeoutMs, `no command titled "${title}" in the Command Palette`);
+    await this.page.locator(QUICK_INPUT).waitFor({ state: 'hidden', timeout: timeoutMs });
+  }
+
+  /** Waits for the quick input row labelled exactly `label` and clicks it; fails with what it showed. */
+  private async clickQuickInputRow(label: string, timeoutMs: number, failure: string): Promise<void> {
     const row = this.page.locator(`${QUICK_INPUT} .quick-input-list .monaco-list-row`)
-      .filter({ has: this.page.locator('.label-name', { hasText: exactText(title) }) })
+      .filter({ has: this.page.locator('.label-name', { hasText: exactText(label) }) })
       .first();
     try {
       await row.waitFor({ timeout: timeoutMs });
     } catch {
       const seen = await this.quickInputRows();
       await this.page.keyboard.press('Escape');
-      throw new Error(`no command titled "${title}" in the Command Palette; it showed: ${JSON.stringify(seen)}`);
+      throw new Error(`${failure}; it showed: ${JSON.stringify(seen)}`);
     }
     await row.click();
-    await this.page.locator(QUICK_INPUT).waitFor({ state: 'hidden', timeout: timeoutMs });
   }
 
   /** The labels of the rows the quick input shows now. */
