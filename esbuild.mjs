@@ -4,10 +4,11 @@
 //   dist/cli/install-guard.js  the CLI
 // Type checking is separate (`npm run typecheck`): esbuild only strips types.
 import * as esbuild from 'esbuild';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 
 const watch = process.argv.includes('--watch');
 const production = process.argv.includes('--production');
+const { version } = JSON.parse(readFileSync('package.json', 'utf8'));
 
 const common = {
   bundle: true,
@@ -15,6 +16,9 @@ const common = {
   target: 'node20',
   format: 'cjs',
   sourcemap: production ? false : 'linked',
+  // Whitespace and comments only, so stack traces keep their names: the CLI compiles and
+  // reads its bundle on every run, and a third less text is a third less of that.
+  minifyWhitespace: true,
   minify: production,
   logLevel: 'warning',
   // jsonc-parser's "main" is a UMD build whose dynamic requires a bundler cannot follow;
@@ -27,18 +31,16 @@ const common = {
   external: ['encoding'],
   // ESM dependencies (fdir, under tinyglobby) call createRequire(import.meta.url), which
   // is empty in a CommonJS bundle: give them the bundle's own URL.
-  define: { 'import.meta.url': '__importMetaUrl' },
+  define: { 'import.meta.url': '__importMetaUrl', INSTALL_GUARD_VERSION: JSON.stringify(version) },
   banner: { js: "const __importMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
 };
 
 const programs = [
   { entryPoints: ['client/src/extension.ts'], outfile: 'dist/client/extension.js', external: ['vscode'] },
   { entryPoints: ['server/src/node/main.ts'], outfile: 'dist/server/main.js' },
-  {
-    entryPoints: ['server/src/cli/main.ts'],
-    outfile: 'dist/cli/install-guard.js',
-    banner: { js: `#!/usr/bin/env node\n${common.banner.js}` },
-  },
+  { entryPoints: ['server/src/cli/main.ts'], outfile: 'dist/cli/cli.js' },
+  // The executable: a few lines that load cli.js through V8's code cache (launcher.ts).
+  { entryPoints: ['server/src/cli/launcher.ts'], outfile: 'dist/cli/install-guard.js', banner: { js: '#!/usr/bin/env node' } },
 ].filter((program) => existsSync(program.entryPoints[0]));
 
 const contexts = await Promise.all(

@@ -16,7 +16,7 @@ import { readPolicySettings, type PolicySettings } from './policy/policyFile';
 import type { NativePolicy } from './policy/types';
 import { loadProject, readTextFromDisk, type LockfileCache, type ReadText } from './parse/project';
 import { describeConfig, redactUrl } from './registry/configDescribe';
-import { defaultCacheDir } from './registry/factsCache';
+import { defaultCacheDir } from './registry/cacheDir';
 import { MetadataClient, type MetadataStats } from './registry/metadataClient';
 import type { RegistryKeyStore } from './registry/registryKeys';
 import { loadRegistryConfig, type RegistryConfig } from './registry/npmConfig';
@@ -31,7 +31,7 @@ export interface AnalyzeDeps {
   /** Parsed lockfiles kept across analyses of the same project (the editor's). */
   lockfileCache?: LockfileCache;
   /** Registry signatures, provenance attestations, trust downgrades, release age; null: off. */
-  provenance?: { tufRefresh: boolean; cacheDir: string | null; offline?: boolean; keys?: RegistryKeyStore } | null;
+  provenance?: { tufRefresh: boolean; cacheDir: string | null; offline?: boolean; keys?: RegistryKeyStore; cacheTtlMs?: number } | null;
 }
 
 export interface ProjectAnalysis {
@@ -85,6 +85,7 @@ async function assessProvenanceInto(report: AuditReport, settings: PolicySetting
     cacheDir: deps.provenance.cacheDir,
     ...(deps.provenance.offline !== undefined ? { offline: deps.provenance.offline } : {}),
     ...(deps.provenance.keys ? { keys: deps.provenance.keys } : {}),
+    ...(deps.provenance.cacheTtlMs !== undefined ? { cacheTtlMs: deps.provenance.cacheTtlMs } : {}),
     options: { downgradePolicy: settings.trustDowngrade.value, minimumReleaseAgeMinutes, now, tufRefresh: deps.provenance.tufRefresh },
   });
   for (const pkg of report.packages) pkg.provenance = facts.get(versionKey(pkg.name, pkg.version)) ?? null;
@@ -111,6 +112,8 @@ export interface RunAuditOptions {
   concurrency?: number | null;
   timeoutMs?: number | null;
   retries?: number | null;
+  /** How long kept publish histories and registry keys are used; default a week. */
+  cacheTtlMs?: number | null;
   env?: NodeJS.ProcessEnv;
   /** false for untrusted workspaces: the project's .npmrc may not redirect traffic or credentials. */
   trustProjectConfig?: boolean;
@@ -158,13 +161,21 @@ export async function runAudit(root: string, options: RunAuditOptions = {}): Pro
     ...(options.concurrency ? { concurrency: options.concurrency } : {}),
     ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
     ...(options.retries !== undefined && options.retries !== null ? { retries: options.retries } : {}),
+    ...(options.cacheTtlMs !== undefined && options.cacheTtlMs !== null ? { cacheTtlMs: options.cacheTtlMs } : {}),
   });
   const analysis = await analyzeProject(root, {
     readText,
     config,
     metadata,
     useInstalled: options.useInstalled ?? true,
-    provenance: provenanceOn ? { tufRefresh: options.tufRefresh ?? true, cacheDir, ...(options.offline !== undefined ? { offline: options.offline } : {}) } : null,
+    provenance: provenanceOn
+      ? {
+          tufRefresh: options.tufRefresh ?? true,
+          cacheDir,
+          ...(options.offline !== undefined ? { offline: options.offline } : {}),
+          ...(options.cacheTtlMs !== undefined && options.cacheTtlMs !== null ? { cacheTtlMs: options.cacheTtlMs } : {}),
+        }
+      : null,
     ...(options.now ? { now: options.now } : {}),
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
   });

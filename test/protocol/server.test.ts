@@ -18,11 +18,11 @@ import {
   type Diagnostic,
   type MarkupContent,
 } from 'vscode-languageserver-protocol/node';
-import { AUDIT_REPORT_REQUEST, type AuditReportResult } from '../../server/src/lsp/protocol';
+import { AUDIT_REPORT_REQUEST, type AuditReportResult, type InstallGuardSettings } from '../../server/src/lsp/protocol';
 import { startLoopbackRegistry, type LoopbackRegistry } from '../support/loopbackRegistry';
 import { startTestClient, type TestClient } from '../support/lspClient';
 import { copyProject, projectRegistryOptions } from '../support/projectFixtures';
-import { isolatedNpmEnv, tempDir } from '../support/runCli';
+import { CLI, isolatedNpmEnv, tempDir } from '../support/runCli';
 
 let registry: LoopbackRegistry;
 const clients: TestClient[] = [];
@@ -34,9 +34,10 @@ after(async () => {
   await registry.close();
 });
 
-async function clientFor(project: string, extra: { env?: NodeJS.ProcessEnv; registryUrl?: string } = {}) {
+async function clientFor(project: string, extra: { env?: NodeJS.ProcessEnv; registryUrl?: string; settings?: Partial<InstallGuardSettings> } = {}) {
   const folder = copyProject(project);
-  const client = await startTestClient({ folder, settings: { registry: extra.registryUrl ?? registry.url }, ...(extra.env ? { env: extra.env } : {}) });
+  const settings = { registry: extra.registryUrl ?? registry.url, ...extra.settings };
+  const client = await startTestClient({ folder, settings, ...(extra.env ? { env: extra.env } : {}) });
   clients.push(client);
   return { folder, client };
 }
@@ -70,6 +71,16 @@ test('package.json and lockfile get diagnostics with codes, links and who pulls 
   const onLock = client.diagnostics.get(client.uri(lock)) ?? [];
   assert.ok(codes(onLock).filter((c) => c === 'unreviewed-install-script').length >= 6, JSON.stringify(codes(onLock)));
   assert.ok(esbuild.relatedInformation?.some((r) => r.location.uri === client.uri(manifest) || r.location.uri === client.uri(lock)));
+});
+
+test('`install-guard lsp --stdio`: the built CLI serves the same diagnostics over stdio (as Neovim starts it)', async () => {
+  const folder = copyProject('npm-basic');
+  const client = await startTestClient({ folder, settings: { registry: registry.url }, serverProcess: [CLI, 'lsp', '--stdio'] });
+  clients.push(client);
+  const manifest = join(folder, 'package.json');
+  await client.open(manifest);
+  const diagnostics = await client.waitForDiagnostics(manifest, has('unreviewed-install-script', 'esbuild@0.25.12 runs postinstall: node install.js'));
+  assert.equal(diagnostics.find((d) => messageOf(d).includes('esbuild@0.25.12'))!.source, 'Install Guard');
 });
 
 test('hover on a dependency: the exact command, evidence, verdict, paths — escaped', async () => {
@@ -129,6 +140,25 @@ test('quick fix "allow" writes allowScripts pinned; the finding goes, in package
   assert.ok(after.startsWith(before.slice(0, close)) && after.endsWith(before.slice(close)), 'only an insertion before the closing brace');
   await client.waitForDiagnostics(manifest, (d) => !has('unreviewed-install-script', 'esbuild@0.25.12')(d) && has('unreviewed-install-script', 'core-js')(d));
   await client.waitForDiagnostics(lock, (d) => !d.some((x) => messageOf(x).includes('esbuild@0.25.12') && x.code === 'unreviewed-install-script'));
+});
+
+test('installGuard.allowlistTarget "lavamoat": the preferred fix writes LavaMoat\'s list instead of npm\'s', async () => {
+  const { folder, client } = await clientFor('npm-basic', { settings: { allowlistTarget: 'lavamoat' } });
+  const manifest = join(folder, 'package.json');
+  await client.open(manifest);
+  const diagnostics = await client.waitForDiagnostics(manifest, has('unreviewed-install-script', 'esbuild@0.25.12 runs postinstall'));
+  const target = diagnostics.find((d) => messageOf(d).includes('esbuild@0.25.12'))!;
+  const actions = (await client.connection.sendRequest(CodeActionRequest.type, {
+    textDocument: { uri: client.uri(manifest) },
+    range: target.range,
+    context: { diagnostics: [target] },
+  })) as CodeAction[];
+  const allow = actions.find((a) => a.isPreferred)!;
+  assert.match(allow.title, /lavamoat\.allowScripts/, allow.title);
+  await applyAction(client, allow);
+  const written = JSON.parse(readFileSync(manifest, 'utf8'));
+  assert.equal(written.lavamoat.allowScripts['esbuild#0.25.12'], true);
+  assert.equal(written.allowScripts, undefined);
 });
 
 /** What an editor does with a chosen code action: apply its edit, then send didChange. */

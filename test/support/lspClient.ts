@@ -4,6 +4,7 @@
  * answers workspace/configuration, applies workspace/applyEdit to the files (and tells
  * the server, as an editor would), and records published diagnostics and status.
  */
+import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -13,6 +14,7 @@ import {
   createProtocolConnection,
   DidChangeTextDocumentNotification,
   DidOpenTextDocumentNotification,
+  ExitNotification,
   InitializedNotification,
   InitializeRequest,
   PublishDiagnosticsNotification,
@@ -45,19 +47,18 @@ export interface TestClient {
   close(): Promise<void>;
 }
 
-export async function startTestClient(options: { folder: string; settings?: Partial<InstallGuardSettings>; env?: NodeJS.ProcessEnv; trusted?: boolean }): Promise<TestClient> {
-  const toServer = new PassThrough();
-  const toClient = new PassThrough();
-  const serverConnection = createConnection(new StreamMessageReader(toServer), new StreamMessageWriter(toClient));
-  startServer(serverConnection, {
-    readFile: async (path) => (existsSync(path) ? readFileSync(path, 'utf8') : null),
-    setTimeout: (callback, ms) => setTimeout(callback, ms),
-    clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
-    env: options.env ?? isolatedNpmEnv(),
-    now: () => new Date(),
-    version: 'test',
-  });
-  const connection = createProtocolConnection(new StreamMessageReader(toClient), new StreamMessageWriter(toServer));
+export interface TestClientOptions {
+  folder: string;
+  settings?: Partial<InstallGuardSettings>;
+  env?: NodeJS.ProcessEnv;
+  trusted?: boolean;
+  /** Talk to a server process over its stdio (node + these arguments) instead of in-process. */
+  serverProcess?: string[];
+}
+
+export async function startTestClient(options: TestClientOptions): Promise<TestClient> {
+  const server = options.serverProcess ? spawnServer(options.serverProcess, options.env) : startInProcess(options.env);
+  const connection = createProtocolConnection(new StreamMessageReader(server.output), new StreamMessageWriter(server.input));
   const diagnostics = new Map<string, Diagnostic[]>();
   const statuses: StatusParams[] = [];
   const documents = new Map<string, TextDocument>();
@@ -134,8 +135,10 @@ export async function startTestClient(options: { folder: string; settings?: Part
     },
     async close() {
       await connection.sendRequest(ShutdownRequest.type).catch(() => undefined);
+      // `exit` ends a server process; in-process it would end the test runner.
+      if (options.serverProcess) await connection.sendNotification(ExitNotification.type).catch(() => undefined);
       connection.dispose();
-      serverConnection.dispose();
+      await server.stop();
     },
   };
 
@@ -164,4 +167,42 @@ export async function startTestClient(options: { folder: string; settings?: Part
   });
   await connection.sendNotification(InitializedNotification.type, {});
   return client;
+}
+
+interface ServerEnd {
+  input: NodeJS.WritableStream;
+  output: NodeJS.ReadableStream;
+  stop(): Promise<void>;
+}
+
+function startInProcess(env: NodeJS.ProcessEnv | undefined): ServerEnd {
+  const toServer = new PassThrough();
+  const toClient = new PassThrough();
+  const serverConnection = createConnection(new StreamMessageReader(toServer), new StreamMessageWriter(toClient));
+  startServer(serverConnection, {
+    readFile: async (path) => (existsSync(path) ? readFileSync(path, 'utf8') : null),
+    setTimeout: (callback, ms) => setTimeout(callback, ms),
+    clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+    env: env ?? isolatedNpmEnv(),
+    now: () => new Date(),
+    version: 'test',
+  });
+  return { input: toServer, output: toClient, stop: async () => serverConnection.dispose() };
+}
+
+/** A server process on stdio, as Neovim or Helix start `install-guard lsp --stdio`. */
+function spawnServer(args: string[], env: NodeJS.ProcessEnv | undefined): ServerEnd {
+  const child = spawn(process.execPath, args, { env: env ?? isolatedNpmEnv(), stdio: ['pipe', 'pipe', 'inherit'] });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return {
+    input: child.stdin,
+    output: child.stdout,
+    async stop() {
+      // The `exit` notification ends the process; kill it if it lingers.
+      child.stdin.end();
+      const timer = setTimeout(() => child.kill(), 5000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
 }

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { parse as parseJsonc } from 'jsonc-parser';
 import { parse as parseYaml } from 'yaml';
 import { allowPackage, approveAll, denyPackage, pruneStale, type EditTarget, type PolicyFix } from '../../server/src/policy/edits/allowlistEdits';
+import { policyForTarget } from '../../server/src/policy/edits/allowlistTarget';
 import { applyTextEdits, EditComposer } from '../../server/src/policy/edits/applyEdits';
 import type { ProjectTexts } from '../../server/src/policy/edits/editSession';
 import { removeJsonItem, removeJsonProperty, setJsonProperty } from '../../server/src/policy/edits/jsonEdit';
@@ -489,4 +490,34 @@ test('round trip: approve all leaves nothing unreviewed, and pruning what the re
   assert.deepEqual(unusedRules(final, packages.map((p) => locked(p))), []);
   assert.deepEqual(packages.map((p) => decide(final, locked(p)).verdict), ['allowed', 'allowed', 'allowed']);
   assert.doesNotThrow(() => JSON.parse(pruned.files.get(file(pruned, 'package.json'))!));
+});
+
+// ---- another allowlist than the installing tool's (installGuard.allowlistTarget, --allowlist) ----
+
+test('allowlist target: fixes write the chosen tool\'s list, say when the installer will not read it, and a re-read agrees', async () => {
+  const texts = loadEditFixture('npm-crlf-tabs');
+  const policy = await readPolicy(texts, 'npm', '11.19.1');
+  assert.equal(policyForTarget(policy, 'auto'), policy);
+  assert.equal(policyForTarget(policy, 'npm'), policy);
+  const sharp = { ...registry('sharp', '0.34.5'), paths: [['sharp@0.34.5']] };
+
+  const bun = policyForTarget(policy, 'bun');
+  const { fix: bunFix, after: bunAfter } = applyOnce(bun, texts, allow(sharp));
+  assert.deepEqual(json(bunAfter).trustedDependencies, ['sharp']);
+  assert.deepEqual(json(bunAfter).allowScripts, json(texts).allowScripts, 'npm\'s own list is left alone');
+  assert.match(bunFix.limitation ?? '', /npm installs this project and does not read bun's allowlist/);
+
+  const lavamoat = policyForTarget(policy, 'lavamoat');
+  const { fix: moatFix, after: moatAfter } = applyOnce(lavamoat, texts, allow(sharp));
+  assert.equal(json(moatAfter).lavamoat.allowScripts['sharp#0.34.5'], true, JSON.stringify(json(moatAfter).lavamoat));
+  assert.doesNotMatch(moatFix.limitation ?? '', /does not read/, 'LavaMoat runs over npm: it does read its own list');
+  const reread = await readPolicy(moatAfter, 'npm', '11.19.1');
+  assert.equal(reread.settings.tool, 'lavamoat');
+  assert.equal(decide(reread, locked(sharp)).verdict, 'allowed');
+
+  // LavaMoat governs: "npm" writes the list of the package manager underneath it.
+  const underneath = policyForTarget(reread, 'npm');
+  assert.equal(underneath, reread.underlying);
+  const { after: npmAfter } = applyOnce(underneath, moatAfter, allow(sharp));
+  assert.equal(json(npmAfter).allowScripts['sharp@0.33.5 || 0.34.5'] ?? json(npmAfter).allowScripts['sharp@0.34.5'], true, JSON.stringify(json(npmAfter).allowScripts));
 });

@@ -133,6 +133,54 @@ test('keys endpoint: served, 404, garbage, 500 and a hang each say what happened
   }
 });
 
+test('registry keys are kept in the cache dir for the TTL; a signature by a key they lack asks again', { skip }, async () => {
+  const withKeys = await startLoopbackRegistry({ manifests: [], keys: fixture!.keys });
+  const without = await startLoopbackRegistry({ manifests: [] });
+  const failing = await startLoopbackRegistry({ manifests: [], faults: { '/-/npm/v1/keys': '500' } });
+  const dirs: string[] = [];
+  try {
+    const setup = async (url: string) => {
+      const { dir, config } = await loopbackConfig(url);
+      dirs.push(dir);
+      return (extra: { ttlMs?: number; offline?: boolean } = {}) => new RegistryKeyStore({ config, cacheDir: dir, retries: 0, timeoutMs: 2000, ...extra });
+    };
+    const keysRequests = (r: { requests: { url: string }[] }) => r.requests.filter((q) => q.url.endsWith('/-/npm/v1/keys')).length;
+
+    // "Publishes no keys" is an answer: kept, and the next run does not ask.
+    const noKeys = await setup(without.url);
+    const first = await noKeys().get(without.url);
+    const kept = await noKeys().get(without.url);
+    assert.equal(keysRequests(without), 1);
+    assert.ok(!kept.ok && kept.kind === 'none' && !first.ok && kept.reason === first.reason, JSON.stringify(kept));
+    await noKeys({ ttlMs: 0 }).get(without.url);
+    assert.equal(keysRequests(without), 2, 'a kept answer older than the TTL is asked again');
+    const offline = await noKeys({ ttlMs: 0, offline: true }).get(without.url);
+    assert.ok(!offline.ok && offline.kind === 'none', 'offline, a stale kept answer beats none');
+    assert.equal(keysRequests(without), 2);
+
+    // Keys are kept with their public keys usable; a signature by another key refreshes once.
+    const served = await setup(withKeys.url);
+    await served().get(withKeys.url);
+    const store = served();
+    const again = await store.get(withKeys.url, [NPM_KEY]);
+    assert.ok(again.ok && again.keys[0]!.publicKey?.asymmetricKeyType === 'ec');
+    assert.equal(keysRequests(withKeys), 1);
+    await Promise.all([store.get(withKeys.url, ['SHA256:rotated']), store.get(withKeys.url, ['SHA256:rotated'])]);
+    await store.get(withKeys.url, ['SHA256:rotated']);
+    assert.equal(keysRequests(withKeys), 2, 'the rotated key makes one fresh request, not one per signature');
+
+    // No answer is not an answer: nothing is kept.
+    const broken = await setup(failing.url);
+    const down = await broken().get(failing.url);
+    await broken().get(failing.url);
+    assert.ok(!down.ok && down.kind === 'unreachable');
+    assert.equal(keysRequests(failing), 2);
+  } finally {
+    await Promise.all([withKeys.close(), without.close(), failing.close()]);
+    await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
+  }
+});
+
 /** The fixture versions as registry manifests (real integrity and signatures). */
 function manifests(): Record<string, unknown>[] {
   return fixture!.versions.map((v) => ({ name: v.name, version: v.version, dist: { integrity: v.integrity, signatures: v.signatures } }));

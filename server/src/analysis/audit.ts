@@ -25,6 +25,10 @@ import { hasNodeModules, readInstalledManifest, readLocalDependencyManifest } fr
 /** The registry layer as the audit sees it; registry/metadataClient's MetadataClient is one. */
 export interface MetadataSource {
   lookup(name: string, version: string, integrity: string | null): Promise<LookupResult>;
+  /** An answer without waiting (memory, an open disk cache), or null: call lookup(). */
+  known?(name: string, version: string, integrity: string | null): LookupResult | null;
+  /** Makes known() able to answer from what is stored (opens the disk cache). */
+  prepare?(): Promise<void>;
 }
 
 export interface AuditOptions {
@@ -83,37 +87,46 @@ export async function auditInventory(inventory: ProjectInventory, options: Audit
   let done = 0;
   const useInstalled = options.useInstalled !== false && (await hasNodeModules(inventory.root));
 
-  await Promise.all(
-    [...groups.values()].map(async (copies) => {
-      const first = copies[0]!;
-      // A link to one of the project's own workspaces is the project's code, not a dependency.
-      if (first.source === 'workspace' || (first.source === 'link' && importerDirs.has(first.resolved ?? ''))) return;
-      const { evidence, registryFacts, errorKind = null } = await gatherEvidence(inventory.root, first, options, useInstalled);
-      const report: PackageReport = {
-        name: first.name,
-        version: first.version,
-        source: first.source,
-        resolved: first.resolved,
-        integrity: first.integrity,
-        direct: copies.some((c) => c.direct),
-        dev: copies.every((c) => c.dev),
-        optional: copies.every((c) => c.optional),
-        lockfileFlag: copies.some((c) => c.lockfileFlag === true) ? true : first.lockfileFlag,
-        facts: decideInstallScripts(first, evidence),
-        paths: collectPaths(copies, (id, limit) => graph?.pathsTo(id, limit) ?? [], options.pathLimit ?? 5),
-        entries: copies.map((c) => ({ id: c.id, span: c.span })),
-        registryFacts,
-        policy: NO_DECISION,
-        bundled: copies.every((c) => c.bundled === true),
-        provenance: null,
-        error: evidence.registryError ?? null,
-        errorKind,
-      };
-      if (options.policy) report.policy = decide(options.policy, toPolicyPackage(report));
-      packages.push(report);
-      options.onProgress?.(++done, groups.size);
-    }),
-  );
+  const record = (copies: LockedPackage[], gathered: GatheredEvidence): void => {
+    const first = copies[0]!;
+    const { evidence, registryFacts, errorKind = null } = gathered;
+    const report: PackageReport = {
+      name: first.name,
+      version: first.version,
+      source: first.source,
+      resolved: first.resolved,
+      integrity: first.integrity,
+      direct: copies.some((c) => c.direct),
+      dev: copies.every((c) => c.dev),
+      optional: copies.every((c) => c.optional),
+      lockfileFlag: copies.some((c) => c.lockfileFlag === true) ? true : first.lockfileFlag,
+      facts: decideInstallScripts(first, evidence),
+      paths: collectPaths(copies, (id, limit) => graph?.pathsTo(id, limit) ?? [], options.pathLimit ?? 5),
+      entries: copies.map((c) => ({ id: c.id, span: c.span })),
+      registryFacts,
+      policy: NO_DECISION,
+      bundled: copies.every((c) => c.bundled === true),
+      provenance: null,
+      error: evidence.registryError ?? null,
+      errorKind,
+    };
+    if (options.policy) report.policy = decide(options.policy, toPolicyPackage(report));
+    packages.push(report);
+    options.onProgress?.(++done, groups.size);
+  };
+
+  await options.metadata?.prepare?.();
+  const waiting: Promise<void>[] = [];
+  for (const copies of groups.values()) {
+    const first = copies[0]!;
+    // A link to one of the project's own workspaces is the project's code, not a dependency.
+    if (first.source === 'workspace' || (first.source === 'link' && importerDirs.has(first.resolved ?? ''))) continue;
+    // Most packages of a warm audit are decided from the cache at once: no promise each.
+    const now = useInstalled ? null : knownEvidence(first, options);
+    if (now) record(copies, now);
+    else waiting.push(gatherEvidence(inventory.root, first, options, useInstalled).then((gathered) => record(copies, gathered)));
+  }
+  await Promise.all(waiting);
   packages.sort((a, b) => a.name.localeCompare(b.name) || a.version.localeCompare(b.version));
   const findings = [
     ...problemFindings(inventory),
@@ -134,12 +147,26 @@ function groupByVersion(packages: LockedPackage[]): Map<string, LockedPackage[]>
   return groups;
 }
 
-async function gatherEvidence(
-  root: string,
-  pkg: LockedPackage,
-  options: AuditOptions,
-  useInstalled: boolean,
-): Promise<{ evidence: ScriptEvidence; registryFacts: VersionFacts | null; errorKind?: string }> {
+interface GatheredEvidence {
+  evidence: ScriptEvidence;
+  registryFacts: VersionFacts | null;
+  errorKind?: string;
+}
+
+/** The registry's evidence when the metadata source has it at hand, else null. */
+function knownEvidence(pkg: LockedPackage, options: AuditOptions): GatheredEvidence | null {
+  if (pkg.source !== 'registry' || !options.metadata?.known) return null;
+  const result = options.metadata.known(pkg.name, pkg.version, pkg.integrity);
+  return result ? registryEvidence(result) : null;
+}
+
+function registryEvidence(result: LookupResult | { ok: false; message: string }): GatheredEvidence {
+  return result.ok
+    ? { evidence: { registry: result.facts }, registryFacts: result.facts }
+    : { evidence: { registryError: result.message }, registryFacts: null, errorKind: 'kind' in result ? result.kind : 'not-consulted' };
+}
+
+async function gatherEvidence(root: string, pkg: LockedPackage, options: AuditOptions, useInstalled: boolean): Promise<GatheredEvidence> {
   const none = { registryFacts: null };
   if (useInstalled) {
     const installed = await readInstalledManifest(root, pkg);
@@ -152,10 +179,7 @@ async function gatherEvidence(
     return { evidence: { local: await readLocalDependencyManifest(root, pkg) }, ...none };
   }
   if (pkg.source !== 'registry') return { evidence: {}, ...none };
-  const result = await lookupFacts(pkg, options);
-  return result.ok
-    ? { evidence: { registry: result.facts }, registryFacts: result.facts }
-    : { evidence: { registryError: result.message }, ...none, errorKind: 'kind' in result ? result.kind : 'not-consulted' };
+  return registryEvidence(await lookupFacts(pkg, options));
 }
 
 /** What the allowlist rules need to know about a package. */
@@ -211,9 +235,10 @@ function packageFindings(inventory: ProjectInventory, packages: PackageReport[])
   if (!lockfile) return [];
   const findings: Finding[] = [];
   for (const report of packages) {
+    const { facts } = report;
+    if (!facts.scripts?.prepare && facts.known) continue;
     const pkg = { name: report.name, version: report.version };
     const at = { location: packageLocation(inventory, report), related: declarations(inventory, report.name), package: pkg };
-    const { facts } = report;
     if (facts.scripts?.prepare) {
       findings.push({
         code: 'git-prepare',

@@ -75,8 +75,10 @@ export interface ProvenanceDeps {
   offline?: boolean;
   options: ProvenanceOptions;
   onProgress?: (done: number, total: number) => void;
-  /** Registry keys kept across runs (the editor's, per project); absent: fetched once per run. */
+  /** Registry keys kept across runs (the editor's, per project); absent: one store per run. */
   keys?: RegistryKeyStore;
+  /** How long registry keys kept in `cacheDir` are used (RegistryKeyStore's default otherwise). */
+  cacheTtlMs?: number;
 }
 
 interface RunContext {
@@ -99,6 +101,8 @@ export async function assessProvenance(reports: readonly ProvenanceSubject[], de
       new RegistryKeyStore({
         config: deps.config,
         offline,
+        cacheDir: deps.cacheDir,
+        ...(deps.cacheTtlMs !== undefined ? { ttlMs: deps.cacheTtlMs } : {}),
         ...(deps.options.timeoutMs ? { timeoutMs: deps.options.timeoutMs } : {}),
         ...(deps.options.retries !== undefined ? { retries: deps.options.retries } : {}),
       }),
@@ -134,7 +138,7 @@ async function assessOne(report: ProvenanceSubject, ctx: RunContext): Promise<Pr
 
   const signature: SignatureResult = cached?.signature
     ? { state: cached.signature.state, reason: cached.signature.reason, keyid: cached.signature.keyid }
-    : verifyRegistrySignatures(facts, await ctx.keys.get(registry));
+    : verifyRegistrySignatures(facts, await ctx.keys.get(registry, (facts.signatures ?? []).map((s) => s.keyid)));
 
   let attestation: AttestationResult;
   let trustedRoot: string | null = null;

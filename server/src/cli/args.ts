@@ -4,6 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { isSeverity, type Severity } from '../analysis/findings';
+import { ALLOWLIST_TARGETS, type AllowlistTarget } from '../policy/edits/allowlistTarget';
 
 export class UsageError extends Error {}
 
@@ -21,6 +22,8 @@ export interface AuditArgs {
   useInstalled: boolean;
   concurrency: number | null;
   timeoutMs: number | null;
+  /** Minutes a kept publish history or registry key list is used without asking again. */
+  cacheTtlMinutes: number | null;
   output: string | null;
   quiet: boolean;
   /** Verify registry signatures and provenance attestations (on unless --no-provenance). */
@@ -35,6 +38,8 @@ export interface EditArgs {
   spec: string;
   dir: string;
   anyVersion: boolean;
+  /** The allowlist to write; 'auto': the installing tool's. */
+  allowlist: AllowlistTarget;
   registry: string | null;
   cache: string | null;
   offline: boolean;
@@ -56,11 +61,13 @@ Usage:
   install-guard check [dir] [options]   the pre-install gate: from package.json and the
                                         lockfile alone, every finding with its fix; exits 1
                                         at or above --fail-on (default: warning)
-  install-guard allow <pkg>[@version] [dir] [--any-version]
-  install-guard deny <pkg>[@version] [dir] [--any-version]
+  install-guard allow <pkg>[@version] [dir] [--any-version] [--allowlist <tool>]
+  install-guard deny <pkg>[@version] [dir] [--any-version] [--allowlist <tool>]
                                         write the package into the allowlist of the package
                                         manager in use (pinned to the locked version unless
-                                        --any-version), as the editor's quick fixes do
+                                        --any-version), as the editor's quick fixes do;
+                                        --allowlist npm|pnpm|yarn|bun|lavamoat writes
+                                        that tool's list instead
   install-guard lsp --stdio             the language server, for any LSP editor
   install-guard help                    this text
   install-guard --version
@@ -69,6 +76,9 @@ Options:
   --format text|json|sarif   output format (default: text)
   --registry <url>           registry to ask instead of the one in .npmrc
   --cache <dir>              metadata cache directory (default: ~/.cache/install-guard)
+  --cache-ttl <minutes>      how long cached publish histories and registry keys are used
+                             before the registry is asked again (default: 10080, a week);
+                             the facts of a published version are kept regardless
   --offline                  use the cache only; say what could not be decided
   --fail-on <severity>       exit 1 when a finding is at or above: error, warning, info,
                              or none (default: error for audit, warning for check)
@@ -96,6 +106,7 @@ export function parseCliArgs(argv: string[]): CliArgs {
         format: { type: 'string' },
         registry: { type: 'string' },
         cache: { type: 'string' },
+        'cache-ttl': { type: 'string' },
         offline: { type: 'boolean' },
         'fail-on': { type: 'string' },
         'no-installed': { type: 'boolean' },
@@ -106,6 +117,7 @@ export function parseCliArgs(argv: string[]): CliArgs {
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
         'any-version': { type: 'boolean' },
+        allowlist: { type: 'string' },
         'no-provenance': { type: 'boolean' },
         'no-tuf': { type: 'boolean' },
         stdio: { type: 'boolean' },
@@ -128,6 +140,7 @@ export function parseCliArgs(argv: string[]): CliArgs {
       spec,
       dir: dir ?? '.',
       anyVersion: values['any-version'] ?? false,
+      allowlist: checkedAllowlist(values.allowlist),
       registry: checkedRegistry(values.registry),
       cache: values.cache ?? null,
       offline: values.offline ?? false,
@@ -152,6 +165,7 @@ export function parseCliArgs(argv: string[]): CliArgs {
     useInstalled: command === 'audit' && !values['no-installed'],
     concurrency: positiveInt(values.concurrency, '--concurrency'),
     timeoutMs: positiveInt(values.timeout, '--timeout'),
+    cacheTtlMinutes: values['cache-ttl'] === '0' ? 0 : positiveInt(values['cache-ttl'], '--cache-ttl'),
     output: values.output ?? null,
     quiet: values.quiet ?? false,
     provenance: !values['no-provenance'],
@@ -164,6 +178,13 @@ function positiveInt(value: string | undefined, flag: string): number | null {
   const n = Number(value);
   if (!Number.isInteger(n) || n <= 0) throw new UsageError(`${flag} must be a positive whole number, not "${value}"`);
   return n;
+}
+
+function checkedAllowlist(value: string | undefined): AllowlistTarget {
+  if (value === undefined) return 'auto';
+  const target = ALLOWLIST_TARGETS.find((t) => t === value);
+  if (!target) throw new UsageError(`--allowlist must be one of ${ALLOWLIST_TARGETS.join(', ')}, not "${value}"`);
+  return target;
 }
 
 function checkedRegistry(value: string | undefined): string | null {

@@ -1,6 +1,6 @@
 /**
  * `install-guard allow|deny <pkg>[@version] [dir]`: the editor's quick fixes from a
- * terminal. Writes the governing allowlist (npm allowScripts, pnpm allowBuilds /
+ * terminal. Writes the governing allowlist, or the one --allowlist names (npm allowScripts, pnpm allowBuilds /
  * onlyBuiltDependencies, Yarn dependenciesMeta, Bun trustedDependencies, LavaMoat) with
  * the same minimal, formatting-preserving edits, pinned to the locked version unless
  * --any-version.
@@ -9,8 +9,9 @@ import { resolve } from 'node:path';
 import { analyzeProject } from '../engine';
 import { readTextFromDisk } from '../parse/project';
 import { allowPackage, denyPackage } from '../policy/edits/allowlistEdits';
+import { policyForTarget } from '../policy/edits/allowlistTarget';
 import { applyFixToFiles } from '../policy/edits/applyEdits';
-import { defaultCacheDir } from '../registry/factsCache';
+import { defaultCacheDir } from '../registry/cacheDir';
 import { MetadataClient } from '../registry/metadataClient';
 import { loadRegistryConfig } from '../registry/npmConfig';
 import type { EditArgs } from './args';
@@ -39,7 +40,7 @@ export async function editAllowlist(args: EditArgs): Promise<number> {
     // Each edit is computed against the texts as the previous one left them.
     for (const file of analysis.policy.files) if (!texts.has(file)) await readText(file);
     const fix = edit(
-      analysis.policy,
+      policyForTarget(analysis.policy, args.allowlist),
       { name: report.name, version: report.version, resolved: report.resolved, source: report.source, paths: report.paths.map((p) => p.slice(1)) },
       { pinned: !args.anyVersion },
       texts,

@@ -4,13 +4,12 @@
  * fatal error). Reports go to stdout (or --output); progress and errors to stderr.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { atOrAbove } from '../analysis/findings';
 import { runAudit, type AuditRun } from '../engine';
 import { toJsonReport } from '../report/jsonReport';
 import { toSarifReport } from '../report/sarifReport';
 import { toTextReport } from '../report/textReport';
-import { runLanguageServer } from '../node/languageServer';
 import { HELP, parseCliArgs, UsageError, type AuditArgs } from './args';
 import { editAllowlist } from './editCommand';
 import { ProgressLine } from './progress';
@@ -43,7 +42,9 @@ export async function main(argv: string[]): Promise<number> {
     case 'lsp':
       // Stdio by default (`install-guard lsp --stdio`); the connection reads the flag itself.
       if (!process.argv.some((a) => a === '--stdio' || a.startsWith('--node-ipc') || a.startsWith('--socket'))) process.argv.push('--stdio');
-      runLanguageServer();
+      // The language server is its own bundle beside this one (dist/server/main.js, the one
+      // the VS Code extension starts), so an audit never loads vscode-languageserver.
+      require(join(__dirname, '..', 'server', 'main.js'));
       return new Promise<number>(() => undefined); // runs until the client exits
   }
 }
@@ -59,6 +60,7 @@ async function audit(args: AuditArgs): Promise<number> {
       useInstalled: args.useInstalled,
       concurrency: args.concurrency,
       timeoutMs: args.timeoutMs,
+      cacheTtlMs: args.cacheTtlMinutes === null ? null : args.cacheTtlMinutes * 60_000,
       provenance: args.provenance,
       tufRefresh: args.tufRefresh,
       onProgress: (done, total) => progress.update(`install-guard: registry metadata ${done}/${total}`),
@@ -114,8 +116,9 @@ function readOrNull(file: string): string | null {
   }
 }
 
-if (require.main === module) {
-  main(process.argv.slice(2)).then(
+/** Runs the CLI as the process: its exit code becomes the process's. */
+export function runAsProgram(argv: string[]): void {
+  main(argv).then(
     (code) => {
       process.exitCode = code;
     },
@@ -125,3 +128,6 @@ if (require.main === module) {
     },
   );
 }
+
+// dist/cli/install-guard.js (launcher.ts) calls runAsProgram; `node dist/cli/cli.js` works too.
+if (require.main === module) runAsProgram(process.argv.slice(2));

@@ -20,6 +20,7 @@ import type { ReadText } from '../parse/project';
 import { LineIndex } from '../parse/textPosition';
 import { addException } from '../policy/edits/exceptionEdits';
 import { allowPackage, approveAll, denyPackage, pruneStale, type EditTarget } from '../policy/edits/allowlistEdits';
+import { policyForTarget } from '../policy/edits/allowlistTarget';
 import { planSafeVersion, type SafeVersionDeps } from '../policy/edits/safeVersion';
 import { POLICY_FILE_NAME } from '../policy/policyFile';
 import type { FixEdit } from '../policy/types';
@@ -56,11 +57,11 @@ export async function codeActions(context: CodeActionContext & { file: string; p
     if (!data || diagnostic.source !== 'Install Guard') continue;
     const target = targetOf(context.analysis, data);
     if ((data.code === 'unreviewed-install-script' || data.code === 'denied-package') && target) {
-      const pinned = allowPackage(context.analysis.policy, target, { pinned: true }, texts);
+      const pinned = allowPackage(allowlistOf(context), target, { pinned: true }, texts);
       actions.push(quickFix(pinned, diagnostic, context, texts, data.code === 'unreviewed-install-script'));
-      const anyVersion = allowPackage(context.analysis.policy, target, { pinned: false }, texts);
+      const anyVersion = allowPackage(allowlistOf(context), target, { pinned: false }, texts);
       if (anyVersion.title !== pinned.title) actions.push(quickFix(anyVersion, diagnostic, context, texts, false));
-      if (data.code === 'unreviewed-install-script') actions.push(quickFix(denyPackage(context.analysis.policy, target, { pinned: false }, texts), diagnostic, context, texts, false));
+      if (data.code === 'unreviewed-install-script') actions.push(quickFix(denyPackage(allowlistOf(context), target, { pinned: false }, texts), diagnostic, context, texts, false));
     }
     if (SAFE_VERSION_CODES.has(data.code) && data.package && context.metadata) {
       const action = await safeVersionAction(data.package, data.code, diagnostic, context, texts);
@@ -107,13 +108,13 @@ export async function executeServerCommand(command: string, raw: unknown, contex
       .filter((p) => p.policy.verdict === 'unreviewed')
       .filter((p) => !chosen || chosen.some((c) => c.name === p.name && c.version === p.version))
       .map(toTarget);
-    fix = approveAll(context.analysis.policy, targets, texts);
+    fix = approveAll(allowlistOf(context), targets, texts);
   } else if (command === SERVER_COMMANDS.allow || command === SERVER_COMMANDS.deny) {
     const args = raw as PackageDecisionArgs;
     const report = context.analysis.report.packages.find((p) => p.name === args.package && (args.version === null || p.version === args.version));
     if (!report) throw new Error(`${args.package}@${args.version ?? '*'} is not locked in ${context.root}`);
     const edit = command === SERVER_COMMANDS.allow ? allowPackage : denyPackage;
-    fix = edit(context.analysis.policy, toTarget(report), { pinned: args.pinned }, texts);
+    fix = edit(allowlistOf(context), toTarget(report), { pinned: args.pinned }, texts);
   } else {
     throw new Error(`unknown command ${command}`);
   }
@@ -155,6 +156,11 @@ function quickFix(fix: FixEdit, diagnostic: Diagnostic, context: CodeActionConte
     isPreferred: preferred && fix.preferred !== false,
     edit: toWorkspaceEdit(fix, texts, context.toUri),
   };
+}
+
+/** The policy the allow / deny / approve fixes write: the one `installGuard.allowlistTarget` names. */
+function allowlistOf(context: CodeActionContext) {
+  return policyForTarget(context.analysis.policy, context.settings.allowlistTarget);
 }
 
 /** Minimal text edits -> a WorkspaceEdit; files that do not exist yet are created first. */

@@ -19,7 +19,7 @@ export interface InstallGuardSettings {
   allowlistTarget: 'auto' | 'npm' | 'pnpm' | 'yarn' | 'bun' | 'lavamoat';
   /** Parallel registry requests. */
   networkConcurrency: number;
-  /** Minutes a cached packument history stays fresh (per-version facts never expire). */
+  /** Minutes kept publish histories and registry keys are used (per-version facts never expire). */
   cacheTtlMinutes: number;
   trace: { server: 'off' | 'messages' | 'verbose' };
 }
@@ -32,7 +32,7 @@ export const DEFAULT_SETTINGS: InstallGuardSettings = {
   severity: {},
   allowlistTarget: 'auto',
   networkConcurrency: 16,
-  cacheTtlMinutes: 60,
+  cacheTtlMinutes: 10080,
   trace: { server: 'off' },
 };
 

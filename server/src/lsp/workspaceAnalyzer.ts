@@ -9,7 +9,7 @@
  */
 import { analyzeProject, type ProjectAnalysis } from '../engine';
 import type { LockfileCache, ReadText } from '../parse/project';
-import { defaultCacheDir } from '../registry/factsCache';
+import { defaultCacheDir } from '../registry/cacheDir';
 import { MetadataClient } from '../registry/metadataClient';
 import { RegistryKeyStore } from '../registry/registryKeys';
 import { loadRegistryConfig, type RegistryConfig } from '../registry/npmConfig';
@@ -165,7 +165,10 @@ export class WorkspaceAnalyzer {
   }
 
   async clearCache(): Promise<void> {
-    for (const project of this.projects.values()) await project.metadata?.clearCache();
+    for (const project of this.projects.values()) {
+      await project.metadata?.clearCache();
+      await project.keys?.clear();
+    }
     for (const project of this.projects.values()) {
       project.metadata = null;
       this.schedule(project.root);
@@ -280,15 +283,17 @@ export class WorkspaceAnalyzer {
     const { settings } = this.options;
     if (!project.metadata) {
       const offline = settings.offline || project.config.offline;
+      const cacheDir = this.options.cacheDir ?? defaultCacheDir(this.runtime.env);
       project.metadata = new MetadataClient({
         config: project.config,
-        cacheDir: this.options.cacheDir ?? defaultCacheDir(this.runtime.env),
+        cacheDir,
         offline,
         concurrency: settings.networkConcurrency,
         keepPublishHistory: true,
+        cacheTtlMs: settings.cacheTtlMinutes * 60_000,
       });
       // Not per analysis: a keys request on every keystroke would sit on the critical path.
-      project.keys = new RegistryKeyStore({ config: project.config, offline });
+      project.keys = new RegistryKeyStore({ config: project.config, offline, cacheDir, ttlMs: settings.cacheTtlMinutes * 60_000 });
     }
     return { config: project.config, metadata: project.metadata, keys: project.keys };
   }

@@ -6,7 +6,6 @@
  * first read), and writing is temp file + rename so a crash never leaves half a cache.
  */
 import { rm } from 'node:fs/promises';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { readKeyedLines, writeKeyedLines } from './keyedLinesFile';
 import { deepFreeze, type VersionFacts } from './versionFacts';
@@ -15,12 +14,6 @@ const HEADER = '{"format":"install-guard-facts","version":1}';
 export const FACTS_FILE = 'facts-v1.jsonl';
 /** Beyond this many versions the least recently used are dropped when the file is written. */
 const DEFAULT_MAX_ENTRIES = 200_000;
-
-/** `$XDG_CACHE_HOME/install-guard`, else `~/.cache/install-guard`. */
-export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  const xdg = env.XDG_CACHE_HOME;
-  return xdg ? join(xdg, 'install-guard') : join(env.HOME || homedir(), '.cache', 'install-guard');
-}
 
 export function factsKey(registry: string, name: string, version: string): string {
   return `${registry} ${name}@${version}`;

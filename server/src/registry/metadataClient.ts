@@ -69,6 +69,8 @@ export interface MetadataClientOptions {
    * so publishHistory() needs no second request after the packument left memory. Default false.
    */
   keepPublishHistory?: boolean;
+  /** How long a publish history kept on disk is used without asking again. Default a week. */
+  cacheTtlMs?: number;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -96,6 +98,8 @@ export class MetadataClient {
   private readonly inflight = new Map<string, Promise<Record<string, unknown>>>();
   private readonly slots: Semaphore;
   private disk: Promise<FactsCache | null> | null = null;
+  /** The disk cache once open (known() reads it synchronously). */
+  private openDisk: FactsCache | null = null;
   /** Publish histories (trust-downgrade checks), keyed by historyKey; bounded by the versions they hold. */
   private readonly histories = new LRUCache<string, PublishHistory>({ maxSize: 1_000_000, sizeCalculation: (h) => Math.max(1, h.versions.size) });
   private historyDisk: Promise<PublishHistoryCache | null> | null = null;
@@ -226,41 +230,59 @@ export class MetadataClient {
   }
 
   private historyCache(): Promise<PublishHistoryCache | null> {
-    this.historyDisk ??= this.cacheDir ? PublishHistoryCache.open(this.cacheDir).catch(() => null) : Promise.resolve(null);
+    this.historyDisk ??= this.cacheDir ? PublishHistoryCache.open(this.cacheDir, this.opts.cacheTtlMs).catch(() => null) : Promise.resolve(null);
     return this.historyDisk;
   }
 
   private diskCache(): Promise<FactsCache | null> {
-    this.disk ??= this.cacheDir ? FactsCache.open(this.cacheDir) : Promise.resolve(null);
+    this.disk ??= (this.cacheDir ? FactsCache.open(this.cacheDir) : Promise.resolve(null)).then((cache) => (this.openDisk = cache));
     return this.disk;
   }
 
-  private async lookupOne(name: string, version: string, integrity: string | null): Promise<LookupResult> {
+  /**
+   * What is already known about name@version without waiting: the memory and (once open,
+   * see prepare()) the disk cache, or an input that is never fetched. Null: ask lookup().
+   * A warm audit answers nearly every package here, with no promise per package.
+   */
+  known(name: string, version: string, integrity: string | null): LookupResult | null {
     if (!PACKAGE_NAME.test(name) || name.startsWith('.')) {
       return unsupportedSpec(name, version, 'not a valid npm package name; not fetched');
-    }
-    // Only exact registry versions: a git URL, tarball URL, path or alias never reaches pacote.
-    const clean = semver.valid(version);
-    if (!clean) {
-      return unsupportedSpec(name, version, 'not an exact registry version (git, file, URL or alias dependency); not fetched');
     }
     const registry = this.config.registryFor(name);
     const key = factsKey(registry, name, version);
     const usable = (f: VersionFacts | undefined): f is VersionFacts =>
       !!f && (!integrity || integrityAgrees(integrity, f));
-
     const inMemory = this.facts.get(key);
     if (usable(inMemory)) {
       this.counters.cacheHits++;
       return { ok: true, facts: inMemory, from: 'memory' };
     }
-    const disk = await this.diskCache();
-    const onDisk = disk?.get(key);
+    const onDisk = this.openDisk?.get(key);
     if (usable(onDisk)) {
       this.counters.diskHits++;
       this.facts.set(key, onDisk);
       return { ok: true, facts: onDisk, from: 'disk' };
     }
+    // Only exact registry versions: a git URL, tarball URL, path or alias never reaches pacote.
+    if (!semver.valid(version)) {
+      return unsupportedSpec(name, version, 'not an exact registry version (git, file, URL or alias dependency); not fetched');
+    }
+    return null;
+  }
+
+  /** Opens the disk cache, so known() can answer from it. */
+  async prepare(): Promise<void> {
+    await this.diskCache();
+  }
+
+  private async lookupOne(name: string, version: string, integrity: string | null): Promise<LookupResult> {
+    await this.diskCache();
+    const answer = this.known(name, version, integrity);
+    if (answer) return answer;
+    const clean = semver.valid(version)!;
+    const registry = this.config.registryFor(name);
+    const key = factsKey(registry, name, version);
+    const disk = this.openDisk;
 
     const ctx: LookupContext = { name, version, registry, timeoutMs: this.timeoutMs };
     // Without an HTTP cache, make-fetch-happen would go to the network even in offline mode.

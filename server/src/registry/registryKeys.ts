@@ -6,11 +6,17 @@
  *
  * Many registries and proxies answer 404 or 400 here, or something that is not a keys
  * document: that means "this registry publishes no keys", which makes signatures
- * unverifiable, never invalid. One request per registry per run.
+ * unverifiable, never invalid. One request per registry per run at most: an answer is
+ * kept in the cache dir for `ttlMs`, and a signature by a key the kept answer does not
+ * list (the registry rotated its keys) asks again at once.
  */
 import { createPublicKey, type KeyObject } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { redactUrl } from './configDescribe';
+import { readKeyedLines, writeKeyedLines } from './keyedLinesFile';
 import type { RegistryConfig } from './npmConfig';
+import { DEFAULT_HISTORY_TTL_MS } from './publishHistory';
 
 export interface RegistryKey {
   keyid: string;
@@ -41,6 +47,20 @@ export interface RegistryKeyStoreOptions {
   /** Per request. Default 30 s, or npm's `fetch-timeout` where the user set it. */
   timeoutMs?: number;
   retries?: number;
+  /** Where answers are kept across runs (`registry-keys-v1.jsonl`); null/absent: not kept. */
+  cacheDir?: string | null;
+  /** How long a kept answer is used without asking again. Default: the publish histories' TTL. */
+  ttlMs?: number;
+}
+
+const KEYS_FILE = 'registry-keys-v1.jsonl';
+const KEYS_HEADER = '{"format":"install-guard-registry-keys","version":1}';
+
+/** A kept answer: the keys as served, or why there are none. */
+interface StoredKeys {
+  fetchedAt: number;
+  keys?: Omit<RegistryKey, 'publicKey'>[];
+  reason?: string;
 }
 
 type RegistryFetch = ((url: string, opts: Record<string, unknown>) => Promise<unknown>) & {
@@ -69,20 +89,76 @@ export function registryFetchOptions(config: RegistryConfig, timeoutMs: number, 
 
 export class RegistryKeyStore {
   private readonly byRegistry = new Map<string, Promise<RegistryKeys>>();
+  /** Registries whose answer came from the disk (and may be stale); cleared once asked afresh. */
+  private readonly fromDisk = new Set<string>();
   private readonly timeoutMs: number;
+  private stored: Promise<Map<string, string | StoredKeys>> | null = null;
 
   constructor(private readonly opts: RegistryKeyStoreOptions) {
     this.timeoutMs = opts.timeoutMs ?? (opts.config.originOf('fetch-timeout') ? opts.config.fetchTimeoutMs : 30_000);
   }
 
-  /** The keys of `registry` (a base URL with a trailing slash); asked once per run. */
-  get(registry: string): Promise<RegistryKeys> {
+  /**
+   * The keys of `registry` (a base URL with a trailing slash). `keyIds`: the keys a
+   * signature names; a kept answer that lacks one is replaced by the registry's own.
+   */
+  async get(registry: string, keyIds: readonly string[] = []): Promise<RegistryKeys> {
     let pending = this.byRegistry.get(registry);
     if (!pending) {
-      pending = this.fetchKeys(registry);
+      pending = this.keptOrFetched(registry);
       this.byRegistry.set(registry, pending);
     }
-    return pending;
+    const keys = await pending;
+    if (keyIds.every((id) => keys.ok && keys.keys.some((k) => k.keyid === id))) return keys;
+    // Ask afresh once; callers that waited on the kept answer meanwhile get the fresh one too.
+    if (this.fromDisk.delete(registry)) this.byRegistry.set(registry, this.fetchAndKeep(registry));
+    const latest = this.byRegistry.get(registry)!;
+    return latest === pending ? keys : latest;
+  }
+
+  /** Forgets every answer, here and on disk. */
+  async clear(): Promise<void> {
+    this.byRegistry.clear();
+    this.fromDisk.clear();
+    this.stored = null;
+    if (this.opts.cacheDir) await rm(join(this.opts.cacheDir, KEYS_FILE), { force: true });
+  }
+
+  private async keptOrFetched(registry: string): Promise<RegistryKeys> {
+    const kept = await this.kept(registry);
+    const offline = this.opts.offline ?? this.opts.config.offline;
+    if (kept && (offline || Date.now() - kept.fetchedAt <= (this.opts.ttlMs ?? DEFAULT_HISTORY_TTL_MS))) {
+      this.fromDisk.add(registry);
+      return fromStored(registry, kept);
+    }
+    return this.fetchAndKeep(registry);
+  }
+
+  private async kept(registry: string): Promise<StoredKeys | null> {
+    if (!this.opts.cacheDir) return null;
+    this.stored ??= readKeyedLines<StoredKeys>(join(this.opts.cacheDir, KEYS_FILE), KEYS_HEADER);
+    const entry = (await this.stored).get(registry);
+    if (typeof entry !== 'string') return entry ?? null;
+    try {
+      const parsed = JSON.parse(entry) as StoredKeys;
+      return typeof parsed.fetchedAt === 'number' ? parsed : null;
+    } catch {
+      return null;
+    }
+  }
+
+  /** Asks the registry; a definite answer (keys, or none) is kept for the next runs. */
+  private async fetchAndKeep(registry: string): Promise<RegistryKeys> {
+    const keys = await this.fetchKeys(registry);
+    if (this.opts.cacheDir && (keys.ok || keys.kind === 'none')) {
+      const stored: StoredKeys = keys.ok
+        ? { fetchedAt: Date.now(), keys: keys.keys.map(({ publicKey: _, ...raw }) => raw) }
+        : { fetchedAt: Date.now(), reason: keys.reason };
+      const entries = new Map<string, string | StoredKeys>([[registry, stored]]);
+      // A cache that cannot be written costs a request next run, nothing else.
+      await writeKeyedLines(join(this.opts.cacheDir, KEYS_FILE), KEYS_HEADER, entries, 1000, (v) => JSON.stringify(v)).catch(() => {});
+    }
+    return keys;
   }
 
   private async fetchKeys(registry: string): Promise<RegistryKeys> {
@@ -112,6 +188,12 @@ export class RegistryKeyStore {
     }
     return { ok: true, registry, keys };
   }
+}
+
+function fromStored(registry: string, stored: StoredKeys): RegistryKeys {
+  const keys = stored.keys ? parseRegistryKeys({ keys: stored.keys }) : null;
+  if (keys && keys.length > 0) return { ok: true, registry, keys };
+  return { ok: false, registry, kind: 'none', reason: stored.reason ?? `registry ${redactUrl(registry)} publishes no keys` };
 }
 
 /** The keys of a `/-/npm/v1/keys` body (`{"keys":[{keyid, keytype, scheme, key, expires}]}`); null when it is not one. */

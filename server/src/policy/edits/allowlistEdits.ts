@@ -171,6 +171,9 @@ function write(session: EditSession, policy: NativePolicy, target: EditTarget, a
   if (settings.tool === 'lavamoat' && !settings.scriptsDisabled) {
     outcome.limitations.push(`${settings.manager} still runs every script itself: LavaMoat's allowlist is enforced only once ${settings.manager === 'yarn' ? 'enableScripts: false' : 'ignore-scripts=true'} is set (allow-scripts setup does it).`);
   }
+  if (settings.tool !== 'lavamoat' && settings.tool !== settings.manager) {
+    outcome.limitations.push(`${settings.manager} installs this project and does not read ${settings.tool}'s allowlist: the entry counts only for installs with ${settings.tool}.`);
+  }
   if (action === 'deny' && settings.allowAll) {
     outcome.limitations.push(`Every install script is allowed regardless of lists (${settings.allowAll.what}), so the deny only takes effect once that switch is removed.`);
   }

@@ -1,0 +1,90 @@
+/**
+ * The `install-guard` executable (dist/cli/install-guard.js). It loads the CLI proper
+ * (dist/cli/cli.js, one 4 MB bundle) through V8's code cache, because a one-shot CLI pays
+ * for compiling its code on every run: without the cache, parsing the bundle and lazily
+ * compiling every function the audit touches is a fifth of a warm audit of 5k packages.
+ *
+ * The cache is taken after the command ran (`createCachedData` then holds the bytecode of
+ * every function that ran, not only the top level), once per command kind, bundle and
+ * Node version, under `<cache dir>/code-cache/`. V8 checks little more than the source's
+ * length before it trusts a cache, so the file name carries a hash of the bundle's text:
+ * an upgraded bundle can never run an old one's bytecode. Any failure (a read-only cache
+ * dir, a rejected cache) falls back to plain compilation; INSTALL_GUARD_CODE_CACHE=0
+ * turns it off. Node ≥ 22's `module.enableCompileCache` keeps only top-level code.
+ */
+import { isAscii } from 'node:buffer';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import Module from 'node:module';
+import { dirname, join } from 'node:path';
+import { Script } from 'node:vm';
+import { defaultCacheDir } from '../registry/cacheDir';
+
+interface CliBundle {
+  runAsProgram(argv: string[]): void;
+}
+
+/** Commands whose code paths differ enough to deserve their own cache. */
+const COMMAND_KINDS: Record<string, string> = { audit: 'audit', check: 'audit', allow: 'edit', deny: 'edit', lsp: 'lsp' };
+
+const STALE_MS = 30 * 24 * 3600_000;
+
+function launch(): void {
+  const bundle = join(__dirname, 'cli.js');
+  const argv = process.argv.slice(2);
+  if (process.env.INSTALL_GUARD_CODE_CACHE === '0') {
+    (require(bundle) as CliBundle).runAsProgram(argv);
+    return;
+  }
+  const bytes = readFileSync(bundle);
+  // esbuild writes ASCII (comments aside, and the build drops those): latin1 is a plain copy.
+  const source = isAscii(bytes) ? bytes.toString('latin1') : bytes.toString('utf8');
+  const kind = COMMAND_KINDS[argv[0] ?? ''] ?? 'other';
+  const digest = createHash('sha256').update(bytes).update(process.version).update(process.arch).digest('hex').slice(0, 16);
+  const dir = join(defaultCacheDir(process.env), 'code-cache');
+  const cacheFile = join(dir, `cli-${kind}-${digest}.bin`);
+  const cachedData = readOrUndefined(cacheFile);
+  const script = new Script(Module.wrap(source), { filename: bundle, ...(cachedData ? { cachedData } : {}) });
+  if (!cachedData || script.cachedDataRejected) {
+    process.once('exit', () => writeCache(script, dir, cacheFile, kind));
+  }
+  const cli = new Module(bundle);
+  cli.filename = bundle;
+  const requireFromBundle = Module.createRequire(bundle);
+  (script.runInThisContext() as (...args: unknown[]) => void).call(
+    cli.exports, cli.exports, requireFromBundle, cli, bundle, dirname(bundle),
+  );
+  cli.loaded = true;
+  (cli.exports as CliBundle).runAsProgram(argv);
+}
+
+function readOrUndefined(file: string): Buffer | undefined {
+  try {
+    return readFileSync(file);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Temp file + rename: parallel runs never read half a cache. Caches other bundles wrote
+ * over a month ago go (two installed versions may share the dir, so not sooner).
+ */
+function writeCache(script: Script, dir: string, file: string, kind: string): void {
+  try {
+    const data = script.createCachedData();
+    mkdirSync(dir, { recursive: true });
+    const temp = `${file}.${process.pid}.tmp`;
+    writeFileSync(temp, data);
+    renameSync(temp, file);
+    const current = file.slice(dir.length + 1);
+    for (const name of readdirSync(dir)) {
+      if (!name.startsWith(`cli-${kind}-`) || name === current) continue;
+      if (Date.now() - statSync(join(dir, name)).mtimeMs > STALE_MS) rmSync(join(dir, name), { force: true });
+    }
+  } catch {
+    // A cache is an optimisation: an unwritable directory costs speed, nothing else.
+  }
+}
+
+launch();
