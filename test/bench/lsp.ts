@@ -16,7 +16,7 @@
  *
  * Changes are sent the way VS Code sends them to a server that asked for incremental
  * sync: the edited range only, not the whole text. Every figure includes the server's
- * debounce (workspaceAnalyzer.ts, 25 ms). The total is split where the server's analysis
+ * debounce (workspaceAnalyzer.ts DEFAULT_DEBOUNCE_MS). The total is split where the server's analysis
  * run starts (WorkspaceAnalyzer's `analyze`, timed by wrapping it in this process — the
  * server runs here): "to start" = didChange dispatch + the debounce timer; "analysis" =
  * the run, the diagnostics, the publish and its delivery to the client.
@@ -32,7 +32,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DidChangeTextDocumentNotification, type Diagnostic, type TextDocumentContentChangeEvent } from 'vscode-languageserver-protocol/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
-import { WorkspaceAnalyzer } from '../../server/src/lsp/workspaceAnalyzer';
+import { DEFAULT_DEBOUNCE_MS, WorkspaceAnalyzer } from '../../server/src/lsp/workspaceAnalyzer';
 import { startLoopbackRegistry } from '../support/loopbackRegistry';
 import { startTestClient, type TestClient } from '../support/lspClient';
 import { generateProject, registryManifests, type BenchPackage, type BenchProject } from './generate';
@@ -42,8 +42,8 @@ import { LOCKFILE_NAME, npmLockText, packageJsonText } from './writeLockfiles';
 /** generate.ts declares size/25 direct dependencies: 2.5k locked packages -> 100. */
 const PACKAGE_JSON_PROJECT_SIZE = 2500;
 const LOCKFILE_PROJECT_SIZE = 5000;
-/** The server's default (workspaceAnalyzer.ts `debounceMs ?? 25`); the bench does not change it. */
-export const SERVER_DEBOUNCE_MS = 25;
+/** The server's default; the bench does not change it. */
+export const SERVER_DEBOUNCE_MS = DEFAULT_DEBOUNCE_MS;
 export const LSP_TARGETS_MS = { 'package.json': 50, lockfile: 300 } as const;
 /** Untimed changes first: the JIT and the server's caches settle on the edit path. */
 const WARMUP_CHANGES = 3;

@@ -90,27 +90,36 @@ export async function auditInventory(inventory: ProjectInventory, options: Audit
   const record = (copies: LockedPackage[], gathered: GatheredEvidence): void => {
     const first = copies[0]!;
     const { evidence, registryFacts, errorKind = null } = gathered;
-    const report: PackageReport = {
-      name: first.name,
-      version: first.version,
-      source: first.source,
-      resolved: first.resolved,
-      integrity: first.integrity,
-      direct: copies.some((c) => c.direct),
-      dev: copies.every((c) => c.dev),
-      optional: copies.every((c) => c.optional),
-      lockfileFlag: copies.some((c) => c.lockfileFlag === true) ? true : first.lockfileFlag,
-      facts: decideInstallScripts(first, evidence),
-      paths: collectPaths(copies, (id, limit) => graph?.pathsTo(id, limit) ?? [], options.pathLimit ?? 5),
-      entries: copies.map((c) => ({ id: c.id, span: c.span })),
-      registryFacts,
-      policy: NO_DECISION,
-      bundled: copies.every((c) => c.bundled === true),
-      provenance: null,
-      error: evidence.registryError ?? null,
-      errorKind,
-    };
-    if (options.policy) report.policy = decide(options.policy, toPolicyPackage(report));
+    // The editor analyses the same parsed lockfile again after every edit of package.json
+    // or the policy: while a version's registry facts are the same object, so is its report.
+    const memo = registryFacts ? reportMemo.get(first) : undefined;
+    const reused = memo?.registryFacts === registryFacts ? memo : null;
+    const report: PackageReport = reused
+      ? { ...reused.report, policy: NO_DECISION, provenance: null }
+      : {
+          name: first.name,
+          version: first.version,
+          source: first.source,
+          resolved: first.resolved,
+          integrity: first.integrity,
+          direct: copies.some((c) => c.direct),
+          dev: copies.every((c) => c.dev),
+          optional: copies.every((c) => c.optional),
+          lockfileFlag: copies.some((c) => c.lockfileFlag === true) ? true : first.lockfileFlag,
+          facts: decideInstallScripts(first, evidence),
+          paths: collectPaths(copies, (id, limit) => graph?.pathsTo(id, limit) ?? [], options.pathLimit ?? 5),
+          entries: copies.map((c) => ({ id: c.id, span: c.span })),
+          registryFacts,
+          policy: NO_DECISION,
+          bundled: copies.every((c) => c.bundled === true),
+          provenance: null,
+          error: evidence.registryError ?? null,
+          errorKind,
+        };
+    const policyPackage = reused?.policyPackage ?? toPolicyPackage(report);
+    if (reused) policyPackages.set(report, policyPackage);
+    if (registryFacts && !reused) reportMemo.set(first, { registryFacts, report, policyPackage });
+    if (options.policy) report.policy = decide(options.policy, policyPackage);
     packages.push(report);
     options.onProgress?.(++done, groups.size);
   };
@@ -135,6 +144,13 @@ export async function auditInventory(inventory: ProjectInventory, options: Audit
   ].sort(compareFindings);
   return { inventory, packages, findings };
 }
+
+/**
+ * Reports decided from registry facts, by the lockfile entry that stands for the version
+ * (parsed lockfiles are kept per text by the editor, so the entry is the same object
+ * while the lockfile is unchanged). Weak: a lockfile that is gone takes its reports along.
+ */
+const reportMemo = new WeakMap<LockedPackage, { registryFacts: VersionFacts; report: PackageReport; policyPackage: PolicyPackage }>();
 
 function groupByVersion(packages: LockedPackage[]): Map<string, LockedPackage[]> {
   const groups = new Map<string, LockedPackage[]>();
@@ -182,8 +198,17 @@ async function gatherEvidence(root: string, pkg: LockedPackage, options: AuditOp
   return registryEvidence(await lookupFacts(pkg, options));
 }
 
-/** What the allowlist rules need to know about a package. */
+/** What the allowlist rules need to know about a package (made once per report). */
 export function toPolicyPackage(report: PackageReport): PolicyPackage {
+  let made = policyPackages.get(report);
+  if (!made) policyPackages.set(report, (made = makePolicyPackage(report)));
+  return made;
+}
+
+/** The fields it is made from are never changed once a report is recorded. */
+const policyPackages = new WeakMap<PackageReport, PolicyPackage>();
+
+function makePolicyPackage(report: PackageReport): PolicyPackage {
   return {
     name: report.name,
     version: report.version,

@@ -114,10 +114,25 @@ export async function assessProvenance(reports: readonly ProvenanceSubject[], de
   if (registryReports.some((r) => r.registryFacts?.attestations && !r.registryFacts.verification?.attestation)) ctx.root().catch(() => {});
   const results = new Map<string, ProvenanceFacts>();
   let done = 0;
-  await forEachLimited(registryReports, Math.max(1, deps.options.concurrency ?? 16), async (report) => {
+  const memoKey = assessmentKey(deps, offline);
+  // Per keys store: the editor keeps one per registry client; a one-shot run has its own.
+  let assessed = assessedByKeys.get(ctx.keys);
+  if (!assessed) assessedByKeys.set(ctx.keys, (assessed = new WeakMap()));
+  const toAssess: ProvenanceSubject[] = [];
+  for (const report of registryReports) {
+    const memo = report.registryFacts ? assessed.get(report.registryFacts) : undefined;
+    if (memo && memo.key === memoKey && memo.integrity === report.integrity) {
+      results.set(versionKey(report.name, report.version), memo.facts);
+      deps.onProgress?.(++done, registryReports.length);
+    } else toAssess.push(report);
+  }
+  await forEachLimited(toAssess, Math.max(1, deps.options.concurrency ?? 16), async (report) => {
     let facts: ProvenanceFacts;
     try {
       facts = await assessOne(report, ctx);
+      if (report.registryFacts && isSettled(report.registryFacts, facts)) {
+        assessed!.set(report.registryFacts, { key: memoKey, integrity: report.integrity, facts });
+      }
     } catch (err) {
       // A bug or an unexpected answer costs this one package its facts, never the audit.
       facts = unavailable(`provenance could not be assessed: ${(err as Error)?.message ?? String(err)}`);
@@ -126,6 +141,24 @@ export async function assessProvenance(reports: readonly ProvenanceSubject[], de
     deps.onProgress?.(++done, registryReports.length);
   });
   return results;
+}
+
+/**
+ * Assessments by the facts they were made from: the editor assesses the same versions
+ * after every edit, and a version's verdicts change only with its facts (a new object when
+ * a verdict is recorded), the options, or the minute (its age).
+ */
+const assessedByKeys = new WeakMap<RegistryKeyStore, WeakMap<VersionFacts, { key: string; integrity: string | null; facts: ProvenanceFacts }>>();
+
+function assessmentKey(deps: ProvenanceDeps, offline: boolean): string {
+  const { options } = deps;
+  return [options.downgradePolicy, options.minimumReleaseAgeMinutes, Math.floor(options.now.getTime() / 60_000), options.verifyAttestations, offline].join('|');
+}
+
+/** Nothing in it may change on another try: no attestation left to fetch, no history missing. */
+function isSettled(facts: VersionFacts, result: ProvenanceFacts): boolean {
+  const attestationFinal = !facts.attestations || result.attestation === 'verified' || result.attestation === 'invalid';
+  return attestationFinal && !result.details.notes.some((note) => note.startsWith(HISTORY_UNAVAILABLE));
 }
 
 async function assessOne(report: ProvenanceSubject, ctx: RunContext): Promise<ProvenanceFacts> {
@@ -175,7 +208,7 @@ async function assessOne(report: ProvenanceSubject, ctx: RunContext): Promise<Pr
   let downgrade: ProvenanceFacts['downgrade'] = null;
   if (options.downgradePolicy !== 'off') {
     const history = await deps.metadata.publishHistory(report.name, report.version);
-    if (!history) notes.push('publish history unavailable: trust downgrade not checked');
+    if (!history) notes.push(`${HISTORY_UNAVAILABLE}: trust downgrade not checked`);
     else {
       const check = detectDowngrade(history.versions, report.version, options.downgradePolicy, current);
       downgrade = check.downgrade;
@@ -353,6 +386,8 @@ export function provenanceSummary(provenance: ReadonlyMap<string, ProvenanceFact
   ].filter(([n]) => (n as number) > 0).map(([n, what]) => `${n} ${what}`);
   return `audited ${provenance.size} registry packages: ${parts.join(', ')}${bad.length ? `; ${bad.join(', ')}` : ''}`;
 }
+
+const HISTORY_UNAVAILABLE = 'publish history unavailable';
 
 async function forEachLimited<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;

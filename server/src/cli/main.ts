@@ -3,11 +3,12 @@
  * exit 0 (nothing at or above --fail-on), 1 (findings at or above it) or 2 (usage or
  * fatal error). Reports go to stdout (or --output); progress and errors to stderr.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { atOrAbove } from '../analysis/findings';
 import { runAudit, type AuditRun } from '../engine';
 import { toJsonReport } from '../report/jsonReport';
+import { writeJson } from '../report/jsonStream';
 import { toSarifReport } from '../report/sarifReport';
 import { toTextReport } from '../report/textReport';
 import { HELP, parseCliArgs, UsageError, type AuditArgs } from './args';
@@ -95,17 +96,24 @@ async function audit(args: AuditArgs): Promise<number> {
   // Indented for a person at a terminal; compact into a pipe or file, where a 20k-package
   // report would otherwise be a third larger and slower to write (npm run bench).
   const indent = args.output === null && process.stdout.isTTY ? 2 : undefined;
-  const output =
-    args.format === 'json'
-      ? JSON.stringify(toJsonReport(report, context), null, indent) + '\n'
-      : args.format === 'sarif'
-        ? JSON.stringify(toSarifReport(report, context), null, indent) + '\n'
-        : toTextReport(report, { ...context, width: process.stdout.isTTY ? process.stdout.columns : 0, mode: args.command });
-  if (args.output) writeFileSync(args.output, output);
-  else process.stdout.write(output);
+  const out = openOutput(args.output);
+  try {
+    if (args.format === 'json') writeJson(toJsonReport(report, context), indent, out.write);
+    else if (args.format === 'sarif') writeJson(toSarifReport(report, context), indent, out.write);
+    else out.write(toTextReport(report, { ...context, width: process.stdout.isTTY ? process.stdout.columns : 0, mode: args.command }));
+  } finally {
+    out.close();
+  }
 
   const failing = args.failOn === 'none' ? [] : report.findings.filter((f) => atOrAbove(f.severity, args.failOn as 'error'));
   return failing.length > 0 ? 1 : 0;
+}
+
+/** Stdout, or the --output file (written as the report is made, not held whole). */
+function openOutput(file: string | null): { write: (chunk: string) => void; close: () => void } {
+  if (file === null) return { write: (chunk) => void process.stdout.write(chunk), close: () => undefined };
+  const fd = openSync(file, 'w');
+  return { write: (chunk) => void writeSync(fd, chunk), close: () => closeSync(fd) };
 }
 
 function readOrNull(file: string): string | null {

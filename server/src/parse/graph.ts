@@ -21,6 +21,8 @@ export class LockGraph {
   private readonly shortestParent = new Map<string, string>();
   /** Shortest paths computed so far (null: no importer reaches the package). */
   private readonly shortestPaths = new Map<string, string[] | null>();
+  /** "name@version" per package id, made once: every path through a package shares it. */
+  private readonly labels = new Map<string, string>();
 
   constructor(readonly lockfile: Lockfile) {
     for (const pkg of lockfile.packages) this.byId.set(pkg.id, pkg);
@@ -50,7 +52,7 @@ export class LockGraph {
   pathsTo(id: string, limit = 5): string[][] {
     const pkg = this.byId.get(id);
     if (!pkg) return [];
-    const label = stepLabel(pkg);
+    const label = this.label(pkg);
     const paths: string[][] = [];
     for (const dir of this.importerDependents.get(id) ?? []) {
       if (paths.length >= limit) return paths;
@@ -89,10 +91,19 @@ export class LockGraph {
       current = this.shortestParent.get(current);
     }
     for (let i = chain.length - 1; i >= 0; i--) {
-      prefix = prefix ? [...prefix, stepLabel(this.byId.get(chain[i]!)!)] : null;
+      prefix = prefix ? [...prefix, this.label(this.byId.get(chain[i]!)!)] : null;
       this.shortestPaths.set(chain[i]!, prefix);
     }
     return this.shortestPaths.get(id) ?? null;
+  }
+
+  private label(pkg: LockedPackage): string {
+    let label = this.labels.get(pkg.id);
+    if (label === undefined) {
+      label = `${pkg.name}@${pkg.version}`;
+      this.labels.set(pkg.id, label);
+    }
+    return label;
   }
 
   private classify(): void {
@@ -142,10 +153,6 @@ export class LockGraph {
 }
 
 const IMPORTER = '\0importer:';
-
-function stepLabel(pkg: LockedPackage): string {
-  return `${pkg.name}@${pkg.version}`;
-}
 
 function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
   const list = map.get(key);

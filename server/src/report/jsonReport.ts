@@ -9,6 +9,7 @@ import type { Finding } from '../analysis/findings';
 import type { SuppressedFinding } from '../policy/applyPolicySettings';
 import { LineIndex, type LineCharacter } from '../parse/textPosition';
 import type { Span } from '../model/inventory';
+import { StreamedArray } from './jsonStream';
 
 export const JSON_SCHEMA_VERSION = 1;
 
@@ -53,7 +54,7 @@ export function toJsonReport(report: AuditReport, context: ReportContext) {
       unknown: report.packages.filter((p) => !p.facts.known).length,
       findings: countBy(report.findings, (f) => f.severity),
     },
-    packages: report.packages.map((p) => ({
+    packages: new StreamedArray(report.packages, (p) => ({
       name: p.name,
       version: p.version,
       source: p.source,
