@@ -29,6 +29,8 @@ export interface MetadataSource {
   known?(name: string, version: string, integrity: string | null): LookupResult | null;
   /** Makes known() able to answer from what is stored (opens the disk cache). */
   prepare?(): Promise<void>;
+  /** Changes whenever a known answer may have: equal generations, equal answers. */
+  readonly factsGeneration?: number;
 }
 
 export interface AuditOptions {
@@ -94,6 +96,7 @@ export async function auditInventory(inventory: ProjectInventory, options: Audit
     // or the policy: while a version's registry facts are the same object, so is its report.
     const memo = registryFacts ? reportMemo.get(first) : undefined;
     const reused = memo?.registryFacts === registryFacts ? memo : null;
+    const generation = options.metadata?.factsGeneration;
     const report: PackageReport = reused
       ? { ...reused.report, policy: NO_DECISION, provenance: null }
       : {
@@ -118,7 +121,7 @@ export async function auditInventory(inventory: ProjectInventory, options: Audit
         };
     const policyPackage = reused?.policyPackage ?? toPolicyPackage(report);
     if (reused) policyPackages.set(report, policyPackage);
-    if (registryFacts && !reused) reportMemo.set(first, { registryFacts, report, policyPackage });
+    if (registryFacts && (!reused || reused.generation !== generation)) reportMemo.set(first, { registryFacts, report, policyPackage, generation });
     if (options.policy) report.policy = decide(options.policy, policyPackage);
     packages.push(report);
     options.onProgress?.(++done, groups.size);
@@ -130,8 +133,15 @@ export async function auditInventory(inventory: ProjectInventory, options: Audit
     const first = copies[0]!;
     // A link to one of the project's own workspaces is the project's code, not a dependency.
     if (first.source === 'workspace' || (first.source === 'link' && importerDirs.has(first.resolved ?? ''))) continue;
-    // Most packages of a warm audit are decided from the cache at once: no promise each.
-    const now = useInstalled ? null : knownEvidence(first, options);
+    // Most packages of a warm audit are decided from the cache at once: no promise each;
+    // in the editor, while the registry client learnt nothing new, not even a lookup.
+    const memo = useInstalled ? undefined : reportMemo.get(first);
+    const generation = options.metadata?.factsGeneration;
+    const now = useInstalled
+      ? null
+      : memo && generation !== undefined && memo.generation === generation
+        ? { evidence: { registry: memo.registryFacts }, registryFacts: memo.registryFacts }
+        : knownEvidence(first, options);
     if (now) record(copies, now);
     else waiting.push(gatherEvidence(inventory.root, first, options, useInstalled).then((gathered) => record(copies, gathered)));
   }
@@ -150,7 +160,7 @@ export async function auditInventory(inventory: ProjectInventory, options: Audit
  * (parsed lockfiles are kept per text by the editor, so the entry is the same object
  * while the lockfile is unchanged). Weak: a lockfile that is gone takes its reports along.
  */
-const reportMemo = new WeakMap<LockedPackage, { registryFacts: VersionFacts; report: PackageReport; policyPackage: PolicyPackage }>();
+const reportMemo = new WeakMap<LockedPackage, { registryFacts: VersionFacts; report: PackageReport; policyPackage: PolicyPackage; generation: number | undefined }>();
 
 function groupByVersion(packages: LockedPackage[]): Map<string, LockedPackage[]> {
   const groups = new Map<string, LockedPackage[]>();

@@ -104,6 +104,7 @@ export class MetadataClient {
   private readonly histories = new LRUCache<string, PublishHistory>({ maxSize: 1_000_000, sizeCalculation: (h) => Math.max(1, h.versions.size) });
   private historyDisk: Promise<PublishHistoryCache | null> | null = null;
   private readonly counters: MetadataStats = { requests: 0, cacheHits: 0, diskHits: 0, failures: 0 };
+  private generation = 0;
 
   constructor(private readonly opts: MetadataClientOptions) {
     this.config = opts.config;
@@ -133,6 +134,11 @@ export class MetadataClient {
         maxTimeout: minTimeout * 8,
       },
     };
+  }
+
+  /** Bumped whenever facts in memory change: the same generation gives the same known() answers. */
+  get factsGeneration(): number {
+    return this.generation;
   }
 
   async lookup(name: string, version: string, integrity?: string | null): Promise<LookupResult> {
@@ -209,6 +215,7 @@ export class MetadataClient {
     const updated = deepFreeze({ ...facts, verification });
     const key = factsKey(facts.registry, facts.name, facts.version);
     this.facts.set(key, updated);
+    this.generation++;
     // The disk cache is open by now whenever these facts came through lookup().
     this.diskCache().then((disk) => disk?.set(key, updated)).catch(() => {});
     return updated;
@@ -217,6 +224,7 @@ export class MetadataClient {
   /** Forgets everything: memory, the facts file and the HTTP cache. */
   async clearCache(): Promise<void> {
     this.facts.clear();
+    this.generation++;
     this.packuments.clear();
     this.histories.clear();
     const disk = await this.diskCache();
@@ -261,6 +269,7 @@ export class MetadataClient {
     if (usable(onDisk)) {
       this.counters.diskHits++;
       this.facts.set(key, onDisk);
+      this.generation++;
       return { ok: true, facts: onDisk, from: 'disk' };
     }
     // Only exact registry versions: a git URL, tarball URL, path or alias never reaches pacote.
@@ -310,6 +319,7 @@ export class MetadataClient {
       return failure(ctx, 'garbage', `{registry} answered with the manifest of ${facts.name}@${facts.version}`);
     }
     this.facts.set(key, facts);
+    this.generation++;
     disk?.set(key, facts);
     return { ok: true, facts, from: 'registry' };
   }
