@@ -86,6 +86,8 @@ export interface MetadataStats {
 /** Valid npm names, including legacy mixed-case ones; nothing URL- or path-like. */
 const PACKAGE_NAME = /^(?:@[A-Za-z0-9~-][A-Za-z0-9._~-]*\/)?[A-Za-z0-9~_-][A-Za-z0-9._~-]*$/;
 
+let lastGeneration = 0;
+
 export class MetadataClient {
   private readonly config: RegistryConfig;
   private readonly cacheDir: string | null;
@@ -104,7 +106,8 @@ export class MetadataClient {
   private readonly histories = new LRUCache<string, PublishHistory>({ maxSize: 1_000_000, sizeCalculation: (h) => Math.max(1, h.versions.size) });
   private historyDisk: Promise<PublishHistoryCache | null> | null = null;
   private readonly counters: MetadataStats = { requests: 0, cacheHits: 0, diskHits: 0, failures: 0 };
-  private generation = 0;
+  /** Unique across clients, so a memo made with one client never matches another's. */
+  private generation = ++lastGeneration;
 
   constructor(private readonly opts: MetadataClientOptions) {
     this.config = opts.config;
@@ -215,7 +218,7 @@ export class MetadataClient {
     const updated = deepFreeze({ ...facts, verification });
     const key = factsKey(facts.registry, facts.name, facts.version);
     this.facts.set(key, updated);
-    this.generation++;
+    this.generation = ++lastGeneration;
     // The disk cache is open by now whenever these facts came through lookup().
     this.diskCache().then((disk) => disk?.set(key, updated)).catch(() => {});
     return updated;
@@ -224,7 +227,7 @@ export class MetadataClient {
   /** Forgets everything: memory, the facts file and the HTTP cache. */
   async clearCache(): Promise<void> {
     this.facts.clear();
-    this.generation++;
+    this.generation = ++lastGeneration;
     this.packuments.clear();
     this.histories.clear();
     const disk = await this.diskCache();
@@ -269,7 +272,7 @@ export class MetadataClient {
     if (usable(onDisk)) {
       this.counters.diskHits++;
       this.facts.set(key, onDisk);
-      this.generation++;
+      this.generation = ++lastGeneration;
       return { ok: true, facts: onDisk, from: 'disk' };
     }
     // Only exact registry versions: a git URL, tarball URL, path or alias never reaches pacote.
@@ -319,7 +322,7 @@ export class MetadataClient {
       return failure(ctx, 'garbage', `{registry} answered with the manifest of ${facts.name}@${facts.version}`);
     }
     this.facts.set(key, facts);
-    this.generation++;
+    this.generation = ++lastGeneration;
     disk?.set(key, facts);
     return { ok: true, facts, from: 'registry' };
   }
