@@ -122,11 +122,7 @@ test('quick fix "allow" writes allowScripts pinned; the finding goes, in package
   await client.open(lock);
   const diagnostics = await client.waitForDiagnostics(manifest, has('unreviewed-install-script', 'esbuild@0.25.12 runs postinstall'));
   const target = diagnostics.find((d) => messageOf(d).includes('esbuild@0.25.12'))!;
-  const actions = (await client.connection.sendRequest(CodeActionRequest.type, {
-    textDocument: { uri: client.uri(manifest) },
-    range: target.range,
-    context: { diagnostics: [target] },
-  })) as CodeAction[];
+  const actions = await fixesFor(client, manifest, target);
   const allow = actions.find((a) => a.isPreferred);
   assert.ok(allow, `a preferred fix among ${actions.map((a) => a.title).join(' | ')}`);
   assert.match(allow.title, /esbuild@0\.25\.12/);
@@ -148,11 +144,7 @@ test('installGuard.allowlistTarget "lavamoat": the preferred fix writes LavaMoat
   await client.open(manifest);
   const diagnostics = await client.waitForDiagnostics(manifest, has('unreviewed-install-script', 'esbuild@0.25.12 runs postinstall'));
   const target = diagnostics.find((d) => messageOf(d).includes('esbuild@0.25.12'))!;
-  const actions = (await client.connection.sendRequest(CodeActionRequest.type, {
-    textDocument: { uri: client.uri(manifest) },
-    range: target.range,
-    context: { diagnostics: [target] },
-  })) as CodeAction[];
+  const actions = await fixesFor(client, manifest, target);
   const allow = actions.find((a) => a.isPreferred)!;
   assert.match(allow.title, /lavamoat\.allowScripts/, allow.title);
   await applyAction(client, allow);
@@ -160,6 +152,15 @@ test('installGuard.allowlistTarget "lavamoat": the preferred fix writes LavaMoat
   assert.equal(written.lavamoat.allowScripts['esbuild#0.25.12'], true);
   assert.equal(written.allowScripts, undefined);
 });
+
+/** The code actions an editor asks for at a diagnostic (the light bulb). */
+async function fixesFor(client: TestClient, file: string, diagnostic: Diagnostic): Promise<CodeAction[]> {
+  return (await client.connection.sendRequest(CodeActionRequest.type, {
+    textDocument: { uri: client.uri(file) },
+    range: diagnostic.range,
+    context: { diagnostics: [diagnostic] },
+  })) as CodeAction[];
+}
 
 /** What an editor does with a chosen code action: apply its edit, then send didChange. */
 async function applyAction(client: TestClient, action: CodeAction): Promise<void> {
@@ -264,7 +265,7 @@ test('quick fix "pin a safe version": the exact newest version without an unrevi
     const diagnostics = await client.waitForDiagnostics(manifest, (d) => has('unreviewed-install-script', 'pixel-lib@1.3.0')(d) && has('unreviewed-install-script', 'native-helper@1.4.0')(d));
     const ask = async (needle: string) => {
       const target = client.diagnostics.get(client.uri(manifest))!.find((d) => messageOf(d).includes(needle)) ?? diagnostics.find((d) => messageOf(d).includes(needle))!;
-      return (await client.connection.sendRequest(CodeActionRequest.type, { textDocument: { uri: client.uri(manifest) }, range: target.range, context: { diagnostics: [target] } })) as CodeAction[];
+      return fixesFor(client, manifest, target);
     };
     const actions = await ask('pixel-lib@1.3.0');
     const pin = actions.find((a) => a.title.startsWith('Pin pixel-lib'));
