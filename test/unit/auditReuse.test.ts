@@ -6,15 +6,17 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { auditInventory } from '../../server/src/analysis/audit';
-import { loadProject, readTextFromDisk } from '../../server/src/parse/project';
+import { loadProject, readTextFromDisk, type LockfileCache } from '../../server/src/parse/project';
 import { readNativePolicy } from '../../server/src/policy/allowlists/nativeAllowlists';
 import { MetadataClient } from '../../server/src/registry/metadataClient';
 import { startLoopbackRegistry } from '../support/loopbackRegistry';
 import { copyProject, projectRegistryOptions } from '../support/projectFixtures';
 import { loopbackConfig } from '../support/provenanceFixtures';
+import { tempDir } from '../support/runCli';
 
 const dirs: string[] = [];
 after(async () => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));
@@ -79,6 +81,35 @@ test('a verdict is decided afresh when only the allowlist changed', async () => 
     const reusedInventory = { ...edited, lockfile: inventory.lockfile, graph: inventory.graph };
     const after = await auditInventory(reusedInventory, { metadata: client, policy: await readNativePolicy(reusedInventory, config, allowed), useInstalled: false });
     assert.equal(after.packages.find((p) => p.name === 'esbuild')!.policy.verdict, 'allowed');
+  } finally {
+    await registry.close();
+  }
+});
+
+test('a reused report reads `direct` again: package-lock v1 marks it from package.json on the kept entries', async () => {
+  const lockText = readFileSync(join(__dirname, '..', 'fixtures', 'made', 'npm', 'v1-hand', 'package-lock.json'), 'utf8');
+  const debug = (JSON.parse(lockText) as { dependencies: Record<string, { version: string; integrity: string }> }).dependencies.debug!;
+  const registry = await startLoopbackRegistry({ manifests: [{ name: 'debug', version: debug.version, dist: { integrity: debug.integrity } }] });
+  try {
+    const dir = tempDir('ig-v1-');
+    writeFileSync(join(dir, 'package-lock.json'), lockText);
+    const manifestFor = (deps: Record<string, string>) => JSON.stringify({ name: 'made-v1', version: '1.0.0', dependencies: deps });
+    let manifest = manifestFor({ debug: '^2.6.9' });
+    const readText = async (path: string) => (path === join(dir, 'package.json') ? manifest : readTextFromDisk(path));
+    const { dir: home, config } = await loopbackConfig(registry.url);
+    dirs.push(home);
+    const client = new MetadataClient({ config, cacheDir: null });
+    const cache: LockfileCache = new Map();
+    const debugOf = async () => {
+      const inventory = await loadProject(dir, readText, cache);
+      const report = await auditInventory(inventory, { metadata: client, policy: null, useInstalled: false });
+      return report.packages.find((p) => p.name === 'debug' && p.version === debug.version)!;
+    };
+    for (let i = 0; i < 3; i++) assert.equal((await debugOf()).direct, true);
+    manifest = manifestFor({});
+    const after = await debugOf();
+    assert.equal(after.facts.evidence, 'registry');
+    assert.equal(after.direct, false, 'no longer declared in package.json');
   } finally {
     await registry.close();
   }

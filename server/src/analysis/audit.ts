@@ -98,7 +98,8 @@ export async function auditInventory(inventory: ProjectInventory, options: Audit
     const reused = memo?.registryFacts === registryFacts ? memo : null;
     const generation = options.metadata?.factsGeneration;
     const report: PackageReport = reused
-      ? { ...reused.report, policy: NO_DECISION, provenance: null }
+      ? // package-lock v1 marks `direct` from package.json on the cached entries: read it again.
+        { ...reused.report, direct: copies.some((c) => c.direct), policy: NO_DECISION, provenance: null }
       : {
           name: first.name,
           version: first.version,
@@ -133,8 +134,8 @@ export async function auditInventory(inventory: ProjectInventory, options: Audit
     const first = copies[0]!;
     // A link to one of the project's own workspaces is the project's code, not a dependency.
     if (first.source === 'workspace' || (first.source === 'link' && importerDirs.has(first.resolved ?? ''))) continue;
-    // Most packages of a warm audit are decided from the cache at once: no promise each;
-    // in the editor, while the registry client learnt nothing new, not even a lookup.
+    // With nothing installed, packages the cache knows are decided at once (no promise
+    // each) and, while the registry client learnt nothing new, not even looked up again.
     const memo = useInstalled ? undefined : reportMemo.get(first);
     const generation = options.metadata?.factsGeneration;
     const now = useInstalled
@@ -157,8 +158,10 @@ export async function auditInventory(inventory: ProjectInventory, options: Audit
 
 /**
  * Reports decided from registry facts, by the lockfile entry that stands for the version
- * (parsed lockfiles are kept per text by the editor, so the entry is the same object
- * while the lockfile is unchanged). Weak: a lockfile that is gone takes its reports along.
+ * (the editor keeps parsed package-lock, pnpm and Bun lockfiles per text, so the entry is
+ * the same object while the lockfile is unchanged; yarn.lock is parsed again each time,
+ * and node_modules evidence is never reused). Weak: a lockfile that is gone takes its
+ * reports along.
  */
 const reportMemo = new WeakMap<LockedPackage, { registryFacts: VersionFacts; report: PackageReport; policyPackage: PolicyPackage; generation: number | undefined }>();
 
