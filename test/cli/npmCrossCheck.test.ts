@@ -34,11 +34,10 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, c
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startLoopbackRegistry, type LoopbackRegistry } from '../support/loopbackRegistry';
-import { projectRoot } from '../support/sharedFixtures';
 import { npmOnPath } from '../support/npmOnPath';
+import { PROJECTS_DIR } from '../support/projectFixtures';
+import { CLI } from '../support/runCli';
 
-const PROJECTS_DIR = join(projectRoot, 'test', 'fixtures', 'projects');
-const CLI = join(projectRoot, 'dist', 'cli', 'install-guard.js');
 const NPM_PROJECTS: { name: string; lockfile: string; views: View[] }[] = [
   { name: 'npm-basic', lockfile: 'package-lock.json', views: ['lockfile', 'registry'] },
   { name: 'npm-workspaces', lockfile: 'package-lock.json', views: ['lockfile', 'registry'] },

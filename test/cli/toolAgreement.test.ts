@@ -35,7 +35,7 @@ import { parse as parseYaml } from 'yaml';
 import { auditInventory, type PackageReport } from '../../server/src/analysis/audit';
 import type { PackageManagerName } from '../../server/src/model/inventory';
 import { loadProject, readTextFromDisk } from '../../server/src/parse/project';
-import { BUN_DEFAULT_TRUSTED_DEPENDENCIES } from '../../server/src/policy/allowlists/bunDefaultTrusted';
+import { BUN_DEFAULT_TRUSTED_DEPENDENCIES, BUN_DEFAULT_TRUSTED_VERSION } from '../../server/src/policy/allowlists/bunDefaultTrusted';
 import { readNativePolicy } from '../../server/src/policy/allowlists/nativeAllowlists';
 import { MetadataClient } from '../../server/src/registry/metadataClient';
 import { loadRegistryConfig } from '../../server/src/registry/npmConfig';
@@ -46,7 +46,8 @@ import { npmOnPath } from '../support/npmOnPath';
 const FIXTURES = join(projectRoot, 'test', 'fixtures', 'policy');
 const PNPM = 'pnpm@10.34.9';
 const YARN = '@yarnpkg/cli-dist@4.18.1';
-const BUN_VERSION = '1.4.5';
+/** The Bun release whose built-in trusted list bunDefaultTrusted.ts copies. */
+const BUN_VERSION = BUN_DEFAULT_TRUSTED_VERSION;
 const STEP_TIMEOUT_MS = 180_000;
 
 interface MadePackage {

@@ -313,6 +313,11 @@ export function describeScripts(facts: InstallScriptFacts): string {
     .join('; ');
 }
 
+/** The locked versions of `name` that the importer at `dir` depends on directly. */
+export function directVersions(packages: readonly PackageReport[], dir: string, name: string): PackageReport[] {
+  return packages.filter((p) => p.name === name && p.paths.some((path) => path[0] === dir && path.length === 2));
+}
+
 /** The package.json entries that declare a package (related locations of its findings). */
 export function declarations(inventory: ProjectInventory, name: string): (FindingLocation & { message: string })[] {
   const related: (FindingLocation & { message: string })[] = [];

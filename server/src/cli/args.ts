@@ -69,13 +69,14 @@ Usage:
                                         --allowlist npm|pnpm|yarn|bun|lavamoat writes
                                         that tool's list instead
   install-guard lsp --stdio             the language server, for any LSP editor
-  install-guard help                    this text
-  install-guard --version
+  install-guard help, -h, --help        this text
+  install-guard --version, -v
 
 Options:
   --format text|json|sarif   output format (default: text)
   --registry <url>           registry to ask instead of the one in .npmrc
-  --cache <dir>              metadata cache directory (default: ~/.cache/install-guard)
+  --cache <dir>              metadata cache directory (default: $XDG_CACHE_HOME/install-guard
+                             or ~/.cache/install-guard)
   --cache-ttl <minutes>      how long cached publish histories and registry keys are used
                              before the registry is asked again (default: 10080, a week);
                              the facts of a published version are kept regardless
@@ -88,7 +89,7 @@ Options:
   --no-tuf                   verify provenance against the Sigstore root shipped with
                              Install Guard, without refreshing it through TUF
   --concurrency <n>          parallel registry requests (default: 16)
-  --timeout <ms>             per-request timeout (default: 30000)
+  --timeout <ms>             per-request timeout (default: npm's fetch-timeout, else 30000)
   -o, --output <file>        write the report to a file instead of stdout
   -q, --quiet                no progress on stderr
 

@@ -41,8 +41,9 @@ export async function main(argv: string[]): Promise<number> {
     case 'deny':
       return editAllowlist(args);
     case 'lsp':
-      // Stdio by default (`install-guard lsp --stdio`); the connection reads the flag itself.
-      if (!process.argv.some((a) => a === '--stdio' || a.startsWith('--node-ipc') || a.startsWith('--socket'))) process.argv.push('--stdio');
+      // Stdio, the one transport the arguments accept; vscode-languageserver reads the flag
+      // from process.argv itself, so `install-guard lsp` alone means `--stdio` too.
+      if (!process.argv.includes('--stdio')) process.argv.push('--stdio');
       // The language server is its own bundle beside this one (dist/server/main.js, the one
       // the VS Code extension starts), so an audit never loads vscode-languageserver.
       require(join(__dirname, '..', 'server', 'main.js'));

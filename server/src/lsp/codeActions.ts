@@ -21,6 +21,7 @@ import { LineIndex } from '../parse/textPosition';
 import { addException } from '../policy/edits/exceptionEdits';
 import { allowPackage, approveAll, denyPackage, pruneStale, type EditTarget } from '../policy/edits/allowlistEdits';
 import { policyForTarget } from '../policy/edits/allowlistTarget';
+import { stepName } from '../policy/allowlists/ruleMatching';
 import { planSafeVersion, type SafeVersionDeps } from '../policy/edits/safeVersion';
 import { POLICY_FILE_NAME } from '../policy/policyFile';
 import type { FixEdit } from '../policy/types';
@@ -211,7 +212,7 @@ function toTarget(report: ProjectAnalysis['report']['packages'][number]): EditTa
     version: report.version,
     resolved: report.resolved,
     source: report.source,
-    paths: report.paths.map((path) => path.slice(1).map((step) => step.slice(0, step.lastIndexOf('@') > 0 ? step.lastIndexOf('@') : undefined))),
+    paths: report.paths.map((path) => path.slice(1).map(stepName)),
   };
 }
 

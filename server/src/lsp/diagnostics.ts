@@ -16,6 +16,7 @@ import { findingDocsUrl, type Finding, type Severity } from '../analysis/finding
 import type { ProjectAnalysis } from '../engine';
 import type { Span } from '../model/inventory';
 import { LineIndex } from '../parse/textPosition';
+import { stepName } from '../policy/allowlists/ruleMatching';
 import type { AnalysisPhase } from './workspaceAnalyzer';
 import type { InstallGuardSettings } from './protocol';
 
@@ -177,16 +178,12 @@ function declarationsFor(finding: Finding, analysis: ProjectAnalysis): { file: s
   const path = report?.paths[0];
   if (!report || !path || path.length < 3) return [];
   const importer = analysis.report.inventory.manifests.find((m) => m.dir === path[0]);
-  const directName = nameOf(path[1]!);
+  const directName = stepName(path[1]!);
   const declaration = importer?.dependencies.find((d) => d.name === directName);
   if (!importer || !declaration) return [];
   return [{ file: importer.file, span: declaration.nameSpan, prefix: `${path[1]} pulls in ${path.slice(2).join(' > ')}: ` }];
 }
 
-function nameOf(step: string): string {
-  const at = step.lastIndexOf('@');
-  return at > 0 ? step.slice(0, at) : step;
-}
 
 function detectOutage(packages: PackageReport[]): string | null {
   const failed = packages.filter((p) => p.errorKind && OUTAGE_KINDS.has(p.errorKind));

@@ -6,7 +6,7 @@
  * validated, never command: links, and the content is never marked trusted.
  */
 import type { Hover, MarkupContent } from 'vscode-languageserver';
-import type { PackageReport } from '../analysis/audit';
+import { directVersions, type PackageReport } from '../analysis/audit';
 import type { ProjectAnalysis } from '../engine';
 import type { Span } from '../model/inventory';
 import { forMarkdown, markdownCode } from '../report/untrustedText';
@@ -26,7 +26,7 @@ export function packagesAt(analysis: ProjectAnalysis, file: string, offset: numb
   const dependency = manifest?.dependencies.find((d) => inside(d.nameSpan) || inside(d.specSpan));
   if (!manifest || !dependency) return null;
   // The versions this importer gets directly; else every locked version of the name.
-  const direct = report.packages.filter((p) => p.name === dependency.name && p.paths.some((path) => path[0] === manifest.dir && path.length === 2));
+  const direct = directVersions(report.packages, manifest.dir, dependency.name);
   const reports = direct.length > 0 ? direct : report.packages.filter((p) => p.name === dependency.name);
   return { reports, span: { start: dependency.nameSpan.start, end: dependency.specSpan.end } };
 }

@@ -7,7 +7,7 @@
  * installGuard.inlayHints setting, and a request only covers the visible range.
  */
 import { InlayHintKind, type InlayHint, type Range } from 'vscode-languageserver';
-import type { PackageReport } from '../analysis/audit';
+import { directVersions, type PackageReport } from '../analysis/audit';
 import type { ProjectAnalysis } from '../engine';
 import type { Span } from '../model/inventory';
 import type { LineIndexCache } from './diagnostics';
@@ -20,7 +20,7 @@ export function inlayHints(analysis: ProjectAnalysis, file: string, visible: Ran
   } else {
     const manifest = report.inventory.manifests.find((m) => m.file === file);
     for (const dependency of manifest?.dependencies ?? []) {
-      const direct = report.packages.filter((p) => p.name === dependency.name && p.paths.some((path) => path[0] === manifest!.dir && path.length === 2));
+      const direct = directVersions(report.packages, manifest!.dir, dependency.name);
       if (direct.length) targets.push({ span: dependency.specSpan, reports: direct });
     }
   }

@@ -5,6 +5,7 @@
  */
 import type { ProjectAnalysis } from '../engine';
 import type { StatusParams } from './protocol';
+import { runsInstallCode } from '../analysis/installScripts';
 import type { AnalysisPhase } from './workspaceAnalyzer';
 
 const PROVENANCE_CODES = new Set(['signature-invalid', 'signature-missing', 'provenance-invalid', 'provenance-required', 'repository-mismatch', 'trust-downgrade']);
@@ -40,7 +41,7 @@ export class StatusTracker {
     const { report } = analysis;
     const unreviewed = report.packages.filter((p) => p.policy.verdict === 'unreviewed').length;
     const provenanceProblems = report.findings.filter((f) => PROVENANCE_CODES.has(f.code)).length;
-    const running = report.packages.filter((p) => p.facts.scripts !== null || p.facts.evidence === 'lockfile').length;
+    const running = report.packages.filter((p) => runsInstallCode(p.facts)).length;
     const pm = report.inventory.packageManager;
     this.projects.set(root, {
       state: phase === 'local' ? 'analysing' : 'ready',

@@ -11,6 +11,9 @@ export interface Span {
   end: number;
 }
 
+/** Where an entry is when its text position could not be found. */
+export const NO_SPAN: Span = { start: 0, end: 0 };
+
 /** A problem with one file; the rest of the project is still analysed. */
 export interface FileProblem {
   /** Absolute path of the file. */
@@ -126,7 +129,7 @@ export interface LockedPackage {
    */
   bundled?: boolean;
   edges: LockEdge[];
-  /** Filled in by `classifyGraph`: reachable only through dev / optional edges, or from an importer. */
+  /** Filled in by LockGraph (parse/graph.ts): reachable only through dev / optional edges, or from an importer. */
   dev: boolean;
   optional: boolean;
   direct: boolean;

@@ -18,6 +18,7 @@
 import { basename } from 'node:path';
 import {
   FileParseError,
+  NO_SPAN,
   newLockedPackage,
   type FileProblem,
   type LockEdge,
@@ -29,11 +30,10 @@ import {
 } from '../model/inventory';
 import {
   describeJsonValue,
-  findKeysInOrder,
   isRecord,
   parseJsonOrThrow,
   rejectConflictMarkers,
-  scanPropertyKeys,
+  packagesKeySpans,
   skipWhitespace,
   stringOrNull,
   topLevelValueSpan,
@@ -41,7 +41,6 @@ import {
 } from './lockJson';
 import { classifyResolved } from './sourceKind';
 
-const NO_SPAN: Span = { start: 0, end: 0 };
 
 interface BunEntry {
   pkg: LockedPackage;
@@ -88,8 +87,8 @@ export function parseBunLock(file: string, text: string): Lockfile {
   if (!isRecord(packagesValue)) {
     throw new FileParseError(file, `${what}: "packages" is not an object`, topLevelValueSpan(text, 'packages'));
   }
-  // trustedDependencies / patchedDependencies / overrides / catalogs: read by the policy
-  // layer from the parsed file later; nothing here depends on them.
+  // trustedDependencies / patchedDependencies / overrides / catalogs are not read from
+  // here: Bun's trusted list comes from package.json (policy/allowlists).
 
   const problems: FileProblem[] = [];
   const spans = packageKeySpans(text, packagesValue);
@@ -243,24 +242,13 @@ function entryEdges(declared: Record<string, unknown>, from: string, keys: KeyRe
   return declaredEdges(declared, from, (name) => keys.resolve(from, name)?.pkg.id ?? null, { withDev, optionalPeers });
 }
 
-/**
- * Spans of the "packages" keys: in order with indexOf where every value is written as
- * `["name@…` (which no nested key's value is), else by a token scan.
- */
+/** Spans of the "packages" keys: every entry's value is written as `["name@…`, which no nested key's value is. */
 function packageKeySpans(text: string, packages: Record<string, unknown>): Map<string, Span> {
-  const packagesAt = text.search(/"packages"\s*:\s*\{/);
-  const isEntryStart = (t: string, at: number) => {
+  return packagesKeySpans(text, packages, (t, at) => {
     if (t.charCodeAt(at) !== 91 /* [ */) return false;
     const quote = skipWhitespace(t, at + 1, 1);
     if (t.charCodeAt(quote) !== 34 /* " */) return false;
     const close = t.indexOf('"', quote + 1);
     return close > 0 && t.slice(quote + 2, close).includes('@');
-  };
-  const fast = packagesAt < 0 ? null : findKeysInOrder(text, packagesAt + 10, Object.keys(packages), isEntryStart);
-  if (fast) return fast;
-  const spans = new Map<string, Span>();
-  scanPropertyKeys(text, (path, key, start, end) => {
-    if (path.length === 1 && path[0] === 'packages') spans.set(key, { start, end });
   });
-  return spans;
 }

@@ -108,7 +108,7 @@ export class LockGraph {
 
   private classify(): void {
     const { packages, importers } = this.lockfile;
-    const reachable = this.walk((kind) => kind !== undefined, true);
+    const reachable = this.walk(() => true, true);
     const notDev = this.walk((kind, fromImporter) => !(fromImporter && kind === 'dev'), false);
     const notOptional = this.walk((kind) => kind !== 'optional', false);
     const direct = new Set<string>();
@@ -123,7 +123,7 @@ export class LockGraph {
 
   /** Breadth-first reach from all importers through the edges `follow` accepts. */
   private walk(
-    follow: (kind: EdgeKind | undefined, fromImporter: boolean) => boolean,
+    follow: (kind: EdgeKind, fromImporter: boolean) => boolean,
     recordParents: boolean,
   ): Set<string> {
     const seen = new Set<string>();

@@ -203,6 +203,23 @@ function isKeyOpener(char: number): boolean {
   return char === 123 /* { */ || char === 44 /* , */;
 }
 
+/**
+ * Spans of the keys of the top-level "packages" object (package-lock, bun.lock). The fast
+ * path finds them in order with indexOf (about a tenth of a token scan), trusting a key
+ * only where `isValueStart` says an entry's value begins after it; the token scan is the
+ * exact fallback for unusual files.
+ */
+export function packagesKeySpans(text: string, entries: Record<string, unknown>, isValueStart: (text: string, at: number) => boolean): Map<string, Span> {
+  const packagesAt = text.search(/"packages"\s*:\s*\{/);
+  const fast = packagesAt < 0 ? null : findKeysInOrder(text, packagesAt + 10, Object.keys(entries), isValueStart);
+  if (fast) return fast;
+  const spans = new Map<string, Span>();
+  scanPropertyKeys(text, (path, key, start, end) => {
+    if (path.length === 1 && path[0] === 'packages') spans.set(key, { start, end });
+  });
+  return spans;
+}
+
 export function skipWhitespace(text: string, at: number, step: 1 | -1): number {
   let i = at;
   for (;;) {

@@ -9,6 +9,7 @@
 import { basename } from 'node:path';
 import {
   FileParseError,
+  NO_SPAN,
   newLockedPackage,
   type FileProblem,
   type LockEdge,
@@ -21,10 +22,10 @@ import {
 } from '../model/inventory';
 import {
   describeJsonValue,
-  findKeysInOrder,
   isRecord,
   parseJsonOrThrow,
   rejectConflictMarkers,
+  packagesKeySpans,
   scanPropertyKeys,
   stringMap,
   stringOrNull,
@@ -34,7 +35,6 @@ import {
 } from './lockJson';
 import { classifyResolved } from './sourceKind';
 
-const NO_SPAN: Span = { start: 0, end: 0 };
 
 export function parseNpmLock(file: string, text: string): Lockfile {
   const what = basename(file) || 'package-lock.json';
@@ -148,20 +148,9 @@ function newPackage(
   return newLockedPackage({ id, name, version, source, resolved, integrity, lockfileFlag, span, installPath: id });
 }
 
-/**
- * Spans of the "packages" keys. The fast path finds them in order with indexOf (about a
- * tenth of a token scan); the token scan is the exact fallback for unusual files.
- */
+/** Spans of the "packages" keys; every entry's value is an object. */
 function packageKeySpans(text: string, entries: Record<string, unknown>): Map<string, Span> {
-  const packagesAt = text.search(/"packages"\s*:\s*\{/);
-  const fast =
-    packagesAt < 0 ? null : findKeysInOrder(text, packagesAt + 10, Object.keys(entries), (t, at) => t.charCodeAt(at) === 123 /* { */);
-  if (fast) return fast;
-  const spans = new Map<string, Span>();
-  scanPropertyKeys(text, (path, key, start, end) => {
-    if (path.length === 1 && path[0] === 'packages') spans.set(key, { start, end });
-  });
-  return spans;
+  return packagesKeySpans(text, entries, (t, at) => t.charCodeAt(at) === 123 /* { */);
 }
 
 /** lockfileVersion 2 and 3: the flat "packages" object keyed by install path. */

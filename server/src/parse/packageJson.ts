@@ -51,7 +51,7 @@ export function parsePackageJson(file: string, dir: string, text: string): Parse
   return { manifest, problems };
 }
 
-/** The quoted-key span of a property node (its first child is the key string). */
+/** The text a JSON node covers (a key, a value, or a whole property). */
 export function spanOf(node: JsonNode): Span {
   return { start: node.offset, end: node.offset + node.length };
 }

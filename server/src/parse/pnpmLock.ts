@@ -22,6 +22,7 @@ import { parseSyml } from '@yarnpkg/parsers';
 import { isMap, isScalar, parseDocument } from 'yaml';
 import {
   FileParseError,
+  NO_SPAN,
   newLockedPackage,
   type EdgeKind,
   type FileProblem,
@@ -370,7 +371,6 @@ function documentKeySpans(text: string, section: string): Map<string, Span> {
 
 // --------------------------------------------------------------------------------- helpers
 
-const NO_SPAN: Span = { start: 0, end: 0 };
 
 function normalizeDir(dir: string): string {
   const trimmed = dir.replace(/^\.\//, '').replace(/\/+$/, '');

@@ -92,7 +92,8 @@ export async function loadProject(
     const text = await readText(join(root, kind.file));
     if (text !== null) present.push({ kind, text });
   }
-  if ((await readText(join(root, 'bun.lockb'))) !== null && !present.some((p) => p.kind.manager === 'bun')) {
+  // Only read (binary, as text) when there is no bun.lock to use instead.
+  if (!present.some((p) => p.kind.manager === 'bun') && (await readText(join(root, 'bun.lockb'))) !== null) {
     problems.push({
       file: join(root, 'bun.lockb'),
       message: 'bun.lockb is a binary lockfile Install Guard cannot read; run `bun install --save-text-lockfile` to write bun.lock',
@@ -122,7 +123,7 @@ export async function loadProject(
       if (chosen.kind.manager === 'yarn') linkYarnImporters(lockfile, manifests);
       // The graph depends on the lockfile alone (and keeps the paths it has computed).
       graph = reuse?.graph ?? new LockGraph(lockfile); // also fills in direct / dev / optional
-      lockfileCache?.set(file, { text: chosen.text, lockfile, graph });
+      if (chosen.kind.manager !== 'yarn') lockfileCache?.set(file, { text: chosen.text, lockfile, graph });
       if (lockfile.format === 'package-lock-v1' && manifests[0]) markV1Direct(lockfile, manifests[0]);
       problems.push(...lockfile.problems);
     } catch (error) {

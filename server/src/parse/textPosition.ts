@@ -49,10 +49,6 @@ export class LineIndex {
     const start = this.lineStarts[Math.max(0, position.line)]!;
     return Math.min(start + Math.max(0, position.character), this.text.length);
   }
-
-  get lineCount(): number {
-    return this.lineStarts.length;
-  }
 }
 
 /** Where a merge left conflict markers; such files are reported, not half-parsed. */

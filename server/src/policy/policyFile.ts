@@ -169,17 +169,13 @@ export function exceptionInForce(exception: Pick<PolicyException, 'expires'>, no
   return now.getTime() < Date.parse(`${exception.expires}T00:00:00Z`) + 24 * 60 * 60 * 1000;
 }
 
-/** "@org/*" matches every package of the scope, "*" every package, otherwise exact names. */
-export function matchesNamePattern(name: string, pattern: string): boolean {
-  if (pattern === '*') return true;
-  if (pattern.endsWith('/*')) return name.startsWith(pattern.slice(0, -1));
-  return name === pattern;
-}
-
 function isStringList(value: unknown): value is string[] {
   return Array.isArray(value) && value.every((v) => typeof v === 'string');
 }
 
-function isIsoDate(value: string): boolean {
-  return /^\d{4}-\d{2}-\d{2}$/.test(value) && !Number.isNaN(Date.parse(`${value}T00:00:00Z`)) && new Date(`${value}T00:00:00Z`).toISOString().startsWith(value);
+/** A real calendar day written as YYYY-MM-DD (2026-02-30 is not one). */
+export function isIsoDate(value: string): boolean {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(value)) return false;
+  const time = Date.parse(`${value}T00:00:00Z`);
+  return !Number.isNaN(time) && new Date(time).toISOString().slice(0, 10) === value;
 }

@@ -23,8 +23,9 @@ export interface AllowlistRule {
   /**
    * Where in the file, as a dotted path: "allowScripts", "pnpm.onlyBuiltDependencies",
    * "allowBuilds", "onlyBuiltDependencies", "ignoredBuiltDependencies",
-   * "neverBuiltDependencies", "dependenciesMeta", "trustedDependencies",
-   * "lavamoat.allowScripts", "onlyBuiltDependenciesFile".
+   * "neverBuiltDependencies", "permissions" (pnpm 12), "dependenciesMeta",
+   * "trustedDependencies", "lavamoat.allowScripts", "onlyBuiltDependenciesFile", and
+   * "allow-scripts" (npm's .npmrc list).
    */
   field: string;
   /** The key or list item exactly as written: "sharp", "nx@21.6.4 || 21.6.5", "a>b". */

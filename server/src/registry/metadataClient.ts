@@ -139,7 +139,7 @@ export class MetadataClient {
     };
   }
 
-  /** Bumped whenever facts in memory change: the same generation gives the same known() answers. */
+  /** Bumped whenever an answer may change (new facts, a recorded verdict, a cleared cache): the same generation gives the same known() answers. */
   get factsGeneration(): number {
     return this.generation;
   }
@@ -272,7 +272,7 @@ export class MetadataClient {
     if (usable(onDisk)) {
       this.counters.diskHits++;
       this.facts.set(key, onDisk);
-      this.generation = ++lastGeneration;
+      // Moved from disk to memory, not changed: the generation stays.
       return { ok: true, facts: onDisk, from: 'disk' };
     }
     // Only exact registry versions: a git URL, tarball URL, path or alias never reaches pacote.

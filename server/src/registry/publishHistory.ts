@@ -7,11 +7,13 @@
  * A history grows with every publish, so unlike VersionFacts it is not immutable. But a
  * downgrade check only looks at versions published *before* the one asked about, and
  * those do not change: a cached history that already lists the asked version answers the
- * question. The TTL only bounds how long an unpublish (or a changed `time`) goes unseen.
+ * question. The TTL only bounds how long an unpublish (or a changed `time`) goes unseen
+ * across runs; a history held in memory (the editor's registry client) is not re-checked.
  * Cached in `<cacheDir>/publish-history-v1.jsonl`, one line per name, parsed on first use.
  */
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { isRecord } from '../parse/lockJson';
 import { readKeyedLines, writeKeyedLines } from './keyedLinesFile';
 
 export interface PublishedVersion {
@@ -38,22 +40,21 @@ const TRUSTED = 1;
 const PROVENANCE = 2;
 
 type Json = Record<string, unknown>;
-const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 export function extractPublishHistory(packument: Json, registry: string, fetchedAt: number): PublishHistory {
   const versions = new Map<string, PublishedVersion>();
-  const time = isObject(packument.time) ? packument.time : {};
-  const all = isObject(packument.versions) ? packument.versions : {};
+  const time = isRecord(packument.time) ? packument.time : {};
+  const all = isRecord(packument.versions) ? packument.versions : {};
   for (const [version, manifest] of Object.entries(all)) {
-    if (!isObject(manifest)) continue;
-    const npmUser = isObject(manifest._npmUser) ? manifest._npmUser : null;
-    const dist = isObject(manifest.dist) ? manifest.dist : null;
-    const attestations = dist && isObject(dist.attestations) ? dist.attestations : null;
+    if (!isRecord(manifest)) continue;
+    const npmUser = isRecord(manifest._npmUser) ? manifest._npmUser : null;
+    const dist = isRecord(manifest.dist) ? manifest.dist : null;
+    const attestations = dist && isRecord(dist.attestations) ? dist.attestations : null;
     const at = time[version];
     versions.set(version, {
       publishedAt: typeof at === 'string' && at !== '' ? at : null,
-      trustedPublisher: !!npmUser && isObject(npmUser.trustedPublisher),
-      provenance: !!attestations && isObject(attestations.provenance),
+      trustedPublisher: !!npmUser && isRecord(npmUser.trustedPublisher),
+      provenance: !!attestations && isRecord(attestations.provenance),
     });
   }
   return { name: String(packument.name ?? ''), registry, fetchedAt, versions };
@@ -130,7 +131,7 @@ function serialize(history: PublishHistory): string {
 function parseLine(registry: string, name: string, json: string): PublishHistory | null {
   try {
     const parsed = JSON.parse(json) as { f?: unknown; v?: unknown };
-    if (typeof parsed.f !== 'number' || !isObject(parsed.v)) return null;
+    if (typeof parsed.f !== 'number' || !isRecord(parsed.v)) return null;
     const versions = new Map<string, PublishedVersion>();
     for (const [version, entry] of Object.entries(parsed.v)) {
       if (!Array.isArray(entry) || typeof entry[1] !== 'number') return null;

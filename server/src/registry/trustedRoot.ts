@@ -77,7 +77,10 @@ export function embeddedTrustedRoot(): TrustedRootInfo {
 
 const memo = new Map<string, { at: number; root: Promise<TrustedRootInfo> }>();
 
-/** The trusted root for this run: asked for once per process (per options), never rejecting. */
+/**
+ * The trusted root for this run: asked for once per process (per options). A failed TUF
+ * refresh falls back to the embedded root; only a broken embedded root rejects.
+ */
 export function loadTrustedRoot(opts: TrustedRootOptions): Promise<TrustedRootInfo> {
   const key = `${opts.cacheDir ?? ''}\0${opts.tufRefresh}\0${opts.mirrorUrl ?? ''}`;
   const hit = memo.get(key);

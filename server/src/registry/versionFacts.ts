@@ -4,6 +4,7 @@
  * packument of a popular package is megabytes; these are a few hundred bytes, so the disk
  * cache can hold tens of thousands of them and load in milliseconds.
  */
+import { isRecord } from '../parse/lockJson';
 
 /** Scripts npm runs around install (and `prepare` for git/file/link dependencies). */
 export const LIFECYCLE_SCRIPTS = ['preinstall', 'install', 'postinstall', 'preprepare', 'prepare', 'postprepare'] as const;
@@ -87,9 +88,6 @@ export interface VerificationRecord {
 
 type Json = Record<string, unknown>;
 
-function isObject(v: unknown): v is Json {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 function str(v: unknown): string | null {
   return typeof v === 'string' && v !== '' ? v : null;
@@ -97,10 +95,10 @@ function str(v: unknown): string | null {
 
 /** Facts of `version` from a full packument; null when the packument does not list it. */
 export function extractVersionFacts(packument: Json, version: string, registry: string): VersionFacts | null {
-  const versions = isObject(packument.versions) ? packument.versions : null;
-  const manifest = versions && isObject(versions[version]) ? (versions[version] as Json) : null;
+  const versions = isRecord(packument.versions) ? packument.versions : null;
+  const manifest = versions && isRecord(versions[version]) ? (versions[version] as Json) : null;
   if (!manifest) return null;
-  const time = isObject(packument.time) ? packument.time : {};
+  const time = isRecord(packument.time) ? packument.time : {};
   // Some registries leave name/version out of the version objects; the packument says them.
   const complete = typeof manifest.name === 'string' && typeof manifest.version === 'string'
     ? manifest
@@ -110,13 +108,13 @@ export function extractVersionFacts(packument: Json, version: string, registry: 
 
 export function factsFromManifest(manifest: Json, registry: string, publishedAt: string | null): VersionFacts {
   const scripts: Partial<Record<LifecycleScript, string>> = {};
-  if (isObject(manifest.scripts)) {
+  if (isRecord(manifest.scripts)) {
     for (const name of LIFECYCLE_SCRIPTS) {
       const text = manifest.scripts[name];
       if (typeof text === 'string') scripts[name] = text;
     }
   }
-  const dist = isObject(manifest.dist) ? manifest.dist : {};
+  const dist = isRecord(manifest.dist) ? manifest.dist : {};
   return deepFreeze({
     name: String(manifest.name),
     version: String(manifest.version),
@@ -139,22 +137,22 @@ export function factsFromManifest(manifest: Json, registry: string, publishedAt:
 function signaturesOf(v: unknown): RegistrySignature[] | null {
   if (!Array.isArray(v)) return null;
   return v
-    .filter((s): s is Json => isObject(s) && typeof s.keyid === 'string' && typeof s.sig === 'string')
+    .filter((s): s is Json => isRecord(s) && typeof s.keyid === 'string' && typeof s.sig === 'string')
     .map((s) => ({ keyid: s.keyid as string, sig: s.sig as string }));
 }
 
 function attestationsOf(v: unknown): AttestationsRef | null {
-  if (!isObject(v) || typeof v.url !== 'string') return null;
-  const p = isObject(v.provenance) && typeof v.provenance.predicateType === 'string'
+  if (!isRecord(v) || typeof v.url !== 'string') return null;
+  const p = isRecord(v.provenance) && typeof v.provenance.predicateType === 'string'
     ? { predicateType: v.provenance.predicateType }
     : null;
   return { url: v.url, provenance: p };
 }
 
 function npmUserOf(v: unknown): NpmUser | null {
-  if (!isObject(v) || typeof v.name !== 'string') return null;
+  if (!isRecord(v) || typeof v.name !== 'string') return null;
   let trustedPublisher: Record<string, string> | null = null;
-  if (isObject(v.trustedPublisher)) {
+  if (isRecord(v.trustedPublisher)) {
     trustedPublisher = {};
     for (const [k, val] of Object.entries(v.trustedPublisher)) {
       if (typeof val === 'string') trustedPublisher[k] = val;
@@ -171,7 +169,7 @@ const HOSTED: Record<string, string> = {
 
 /** `git+https://github.com/a/b.git`, `github:a/b`, `a/b`, `git@github.com:a/b` -> https://github.com/a/b */
 export function normalizeRepository(v: unknown): string | null {
-  const raw = typeof v === 'string' ? v : isObject(v) && typeof v.url === 'string' ? v.url : null;
+  const raw = typeof v === 'string' ? v : isRecord(v) && typeof v.url === 'string' ? v.url : null;
   if (!raw || !raw.trim()) return null;
   let url = raw.trim();
   const shorthand = /^(?:(github|gitlab|bitbucket):)?([\w.-]+\/[\w.-]+)$/.exec(url);

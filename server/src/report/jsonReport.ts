@@ -3,6 +3,7 @@
  * (and of the editor's export). Field names and meanings only ever grow; `schemaVersion`
  * changes when one has to change. Paths in it are relative to the project root.
  */
+import { runsInstallCode } from '../analysis/installScripts';
 import { relative, sep } from 'node:path';
 import type { AuditReport } from '../analysis/audit';
 import type { Finding } from '../analysis/findings';
@@ -37,7 +38,7 @@ export function toJsonReport(report: AuditReport, context: ReportContext) {
   const { inventory } = report;
   const rel = (file: string) => relative(inventory.root, file).split(sep).join('/') || '.';
   const ranges = new RangeResolver(context.fileText);
-  const withScripts = report.packages.filter((p) => p.facts.scripts !== null || p.facts.evidence === 'lockfile');
+  const withScripts = report.packages.filter((p) => runsInstallCode(p.facts));
   return {
     schemaVersion: JSON_SCHEMA_VERSION,
     tool: { name: 'install-guard', version: context.toolVersion },

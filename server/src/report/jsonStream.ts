@@ -2,8 +2,8 @@
  * Writing a large JSON document in pieces. A 20k-package audit report is 25 MB of JSON:
  * as one string (and again as the Buffer stdout needs) it was a fifth of the CLI's peak
  * memory. A StreamedArray stands for an array whose elements are made, serialized and
- * dropped one at a time by writeJson; JSON.stringify still serializes it whole (toJSON),
- * so the editor's export and the CLI print the same text.
+ * dropped one at a time by writeJson; JSON.stringify still serializes it whole (toJSON)
+ * to the same text, for the editor's export.
  */
 
 export class StreamedArray<T> {

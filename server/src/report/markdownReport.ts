@@ -3,13 +3,14 @@
  * issue): the packages that run code at install time with their verdicts, then the
  * findings. Registry text is escaped so it renders literally wherever it is pasted.
  */
+import { runsInstallCode } from '../analysis/installScripts';
 import { relative } from 'node:path';
 import { describeScripts, type AuditReport } from '../analysis/audit';
 import { forMarkdown, markdownCode } from './untrustedText';
 
 export function toMarkdownReport(report: AuditReport): string {
   const { inventory } = report;
-  const running = report.packages.filter((p) => p.facts.scripts !== null || p.facts.evidence === 'lockfile');
+  const running = report.packages.filter((p) => runsInstallCode(p.facts));
   const out: string[] = [];
   out.push(`# Install Guard audit`, '');
   out.push(`- project: ${markdownCode(inventory.root)}`);
@@ -19,9 +20,8 @@ export function toMarkdownReport(report: AuditReport): string {
   if (running.length) {
     out.push('## Install scripts', '', '| package | runs | evidence | verdict | pulled in by |', '|---|---|---|---|---|');
     for (const p of running) {
-      const cell = (text: string) => forMarkdown(text).replace(/\n/g, ' ');
       out.push(
-        `| ${cell(`${p.name}@${p.version}`)} | ${cell(describeScripts(p.facts))} | ${p.facts.evidence} | ${p.policy.verdict}${p.policy.decidedBy ? ` (${cell(p.policy.decidedBy)})` : ''} | ${cell((p.paths[0] ?? []).join(' > '))} |`,
+        `| ${forMarkdown(`${p.name}@${p.version}`)} | ${forMarkdown(describeScripts(p.facts))} | ${p.facts.evidence} | ${p.policy.verdict}${p.policy.decidedBy ? ` (${forMarkdown(p.policy.decidedBy)})` : ''} | ${forMarkdown((p.paths[0] ?? []).join(' > '))} |`,
       );
     }
     out.push('');

@@ -3,6 +3,7 @@
  * runs, and who pulls it in; then the findings. Every string from a lockfile or the
  * registry goes through forTerminal.
  */
+import { runsInstallCode } from '../analysis/installScripts';
 import { relative } from 'node:path';
 import type { AuditReport, PackageReport } from '../analysis/audit';
 import { describeScripts } from '../analysis/audit';
@@ -36,7 +37,7 @@ export function toTextReport(report: AuditReport, options: TextReportOptions): s
       `\n  registry: ${options.registry ?? 'not consulted'}${options.offline ? ' (offline: cache only)' : ''}`,
   );
 
-  const running = report.packages.filter((p) => p.facts.scripts !== null || p.facts.evidence === 'lockfile');
+  const running = report.packages.filter((p) => runsInstallCode(p.facts));
   const unknown = report.packages.filter((p) => !p.facts.known);
   out.push('');
   out.push(`${report.packages.length} locked packages, ${running.length} run code at install time, ${unknown.length} unknown`);

@@ -10,7 +10,7 @@ import { isMap, isScalar, isSeq, parseDocument, type Document, type Node as Yaml
 import { join } from 'node:path';
 import type { FileProblem, Lockfile, ProjectManifest, Span } from '../../model/inventory';
 import type { RegistryConfig } from '../../registry/npmConfig';
-import { describeSyntaxErrors } from '../../parse/packageJson';
+import { describeSyntaxErrors, spanOf } from '../../parse/packageJson';
 import { npmBoolean, scanNpmrc, type NpmrcEntry } from '../environment/npmrcChecks';
 import type { ParsedKey } from './ruleMatching';
 import type { AllowlistRule, GlobalSwitch, PolicyTool } from '../types';
@@ -129,7 +129,6 @@ export function jsonSource(file: string, text: string, reportSyntax: boolean): J
   return { file, text, root, problems: reportSyntax ? describeSyntaxErrors(file, text, errors) : [] };
 }
 
-const spanOfNode = (node: { offset: number; length: number }): Span => ({ start: node.offset, end: node.offset + node.length });
 
 export function jsonNode(src: JsonSource, path: (string | number)[]): JsonNode | undefined {
   return src.root ? findNodeAtLocation(src.root, path) : undefined;
@@ -139,7 +138,7 @@ export function jsonValueAt(src: JsonSource, path: (string | number)[]): { value
   const node = jsonNode(src, path);
   if (!node) return null;
   // The span of the whole property ("key": value) when there is one.
-  const span = node.parent?.type === 'property' ? spanOfNode(node.parent) : spanOfNode(node);
+  const span = node.parent?.type === 'property' ? spanOf(node.parent) : spanOf(node);
   return { value: getNodeValue(node), span };
 }
 
@@ -148,14 +147,14 @@ export function jsonObjectEntries(src: JsonSource, path: string[], problems: Fil
   const node = jsonNode(src, path);
   if (!node) return null;
   if (node.type !== 'object') {
-    problems.push({ file: src.file, message: `"${path.join('.')}" must be an object; it is ignored`, span: spanOfNode(node) });
+    problems.push({ file: src.file, message: `"${path.join('.')}" must be an object; it is ignored`, span: spanOf(node) });
     return null;
   }
   const entries: Entry[] = [];
   for (const property of node.children ?? []) {
     const [keyNode, valueNode] = property.children ?? [];
     if (!keyNode || typeof keyNode.value !== 'string') continue;
-    entries.push({ key: keyNode.value, value: valueNode ? getNodeValue(valueNode) : undefined, span: spanOfNode(property), index: null });
+    entries.push({ key: keyNode.value, value: valueNode ? getNodeValue(valueNode) : undefined, span: spanOf(property), index: null });
   }
   return entries;
 }
@@ -165,16 +164,16 @@ export function jsonStringItems(src: JsonSource, path: (string | number)[], labe
   const node = jsonNode(src, path);
   if (!node) return null;
   if (node.type !== 'array') {
-    problems.push({ file: src.file, message: `"${label}" must be a list of package names; it is ignored`, span: spanOfNode(node) });
+    problems.push({ file: src.file, message: `"${label}" must be a list of package names; it is ignored`, span: spanOf(node) });
     return null;
   }
   const items: Entry[] = [];
   (node.children ?? []).forEach((child, index) => {
     if (child.type !== 'string') {
-      problems.push({ file: src.file, message: `"${label}[${index}]" is not a package name; it is ignored`, span: spanOfNode(child) });
+      problems.push({ file: src.file, message: `"${label}[${index}]" is not a package name; it is ignored`, span: spanOf(child) });
       return;
     }
-    items.push({ key: child.value as string, value: child.value, span: spanOfNode(child), index });
+    items.push({ key: child.value as string, value: child.value, span: spanOf(child), index });
   });
   return items;
 }

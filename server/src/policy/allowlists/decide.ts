@@ -20,6 +20,7 @@
 import { isAbsolute, relative, sep } from 'node:path';
 import semver from 'semver';
 import { BUN_DEFAULT_TRUSTED_DEPENDENCIES } from './bunDefaultTrusted';
+import { NPM_ALLOW_SCRIPTS_SINCE } from './toolVersion';
 import { pnpmGates } from './pnpmBuildPolicy';
 import { identityFromTarballUrl, lavamoatCanonicalName, npmRegistryIdentity, ruleMatches, ruleNamesPackage } from './ruleMatching';
 import type { AllowlistRule, NativePolicy, PolicyDecision, PolicyPackage, ScriptEffect, Verdict } from '../types';
@@ -77,7 +78,7 @@ function strongest(rules: AllowlistRule[], pkg: PolicyPackage): { verdict: Verdi
 function decideNpm(policy: NativePolicy, pkg: PolicyPackage): PolicyDecision {
   const { version, scriptsDisabled, allowAll, strict } = policy.settings;
   const L = label(policy);
-  if (version !== null && semver.lt(version, '11.16.0')) {
+  if (version !== null && semver.lt(version, NPM_ALLOW_SCRIPTS_SINCE)) {
     return result(policy, 'unreviewed', null, scriptsDisabled ? 'skipped' : 'runs',
       scriptsDisabled ? `${switchText(scriptsDisabled)}: npm runs no install script` : `${L} has no allowScripts (added in npm 11.16): it runs every install script`);
   }

@@ -42,7 +42,7 @@ import {
 } from './allowlistSources';
 import { pnpmPart } from './pnpmBuildPolicy';
 import { parseLavamoatKey, parseNpmKey, parseYarnMetaKey } from './ruleMatching';
-import { resolveInstallingTool, type InstallingTool, type ToolVersionOptions } from './toolVersion';
+import { NPM_ALLOW_SCRIPTS_SINCE, resolveInstallingTool, YARN_SCRIPTS_OFF_SINCE, type InstallingTool, type ToolVersionOptions } from './toolVersion';
 import type { AllowlistRule, GlobalSwitch, NativePolicy, ToolSettings } from '../types';
 
 export { unusedRules } from './decide';
@@ -52,8 +52,6 @@ export interface ReadNativePolicyOptions extends ToolVersionOptions {
   installingTool?: InstallingTool;
 }
 
-const NPM_ALLOW_SCRIPTS = '11.16.0';
-const YARN_SCRIPTS_OFF_BY_DEFAULT = '4.14.0';
 const NPMRC_LAYERS = ['project', 'user', 'global', 'builtin'] as const;
 
 export async function readNativePolicy(
@@ -183,7 +181,7 @@ async function npmPart(ctx: ReadContext, version: string | null): Promise<ToolPa
     part.rules = npmrc.rules;
   }
 
-  if (version !== null && semver.lt(version, NPM_ALLOW_SCRIPTS)) {
+  if (version !== null && semver.lt(version, NPM_ALLOW_SCRIPTS_SINCE)) {
     if (part.rules.length > 0) note(ctx, part.rules[0]!.file, `${label} has no allowScripts (added in npm 11.16): it runs every install script and these entries have no effect`, part.rules[0]!.span);
     part.inactive.push(...part.rules);
     part.rules = [];
@@ -292,7 +290,7 @@ function enableScriptsOff(ctx: ReadContext, version: string | null, file: string
     const off = value === false || value === 'false';
     return off ? { file, span: top.span, what: 'enableScripts: false' } : null;
   }
-  if (version !== null && semver.lt(version, YARN_SCRIPTS_OFF_BY_DEFAULT)) return null;
+  if (version !== null && semver.lt(version, YARN_SCRIPTS_OFF_SINCE)) return null;
   // Yarn ≥ 4.14 migrates a project whose yarn.lock predates lockfile v9 to enableScripts: true.
   const lock = ctx.lockfile;
   const lockVersion = lock?.format === 'yarn-classic' ? -1 : Number(/^__metadata:\s*\r?\n\s+version:\s*(\d+)/m.exec(lock?.text ?? '')?.[1] ?? NaN);

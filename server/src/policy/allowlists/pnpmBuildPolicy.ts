@@ -40,6 +40,7 @@ import {
   type Entry,
   type ReadContext,
   type ToolPart,
+  type YamlSource,
 } from './allowlistSources';
 import { parsePnpmKey } from './ruleMatching';
 import type { AllowlistRule, GlobalSwitch } from '../types';
@@ -55,6 +56,8 @@ interface Source {
   /** Fields present, even empty. */
   present: Set<string>;
   rules: { group: Group; rule: AllowlistRule }[];
+  /** pnpm-workspace.yaml as parsed once, for the switches read after the lists. */
+  yaml?: YamlSource;
 }
 
 /** Feature gates of a pnpm version; an unknown version is read as the latest pnpm 10. */
@@ -148,7 +151,7 @@ export async function pnpmPart(ctx: ReadContext, version: string | null): Promis
     retire(never.map((rule) => ({ rule })), `${label} ignores neverBuiltDependencies while onlyBuiltDependencies/allowBuilds is set (pnpm rebuild fails with CONFIG_CONFLICT_BUILT_DEPENDENCIES)`);
   }
 
-  await readSwitches(ctx, part, g, label, yaml ? { file: yamlFile, text: yamlText! } : null);
+  await readSwitches(ctx, part, g, label, yaml?.yaml ?? null);
   return part;
 }
 
@@ -174,7 +177,7 @@ async function readManifestSource(ctx: ReadContext): Promise<Source | null> {
 async function readYamlSource(ctx: ReadContext, file: string, text: string): Promise<Source> {
   const yaml = yamlSource(file, text);
   if (ctx.governing) ctx.problems.push(...yaml.problems);
-  const src: Source = { kind: 'pnpm-workspace.yaml', file, present: new Set(), rules: [] };
+  const src: Source = { kind: 'pnpm-workspace.yaml', file, present: new Set(), rules: [], yaml };
   const allowBuilds = yamlTop(yaml, 'allowBuilds');
   if (allowBuilds) addAllowBuilds(ctx, src, yamlMapEntries(yaml, allowBuilds.node, 'allowBuilds', ctx.problems), '');
   for (const field of LIST_FIELDS) {
@@ -249,10 +252,10 @@ function keyed(ctx: ReadContext | null, file: string, field: string, entry: stri
 }
 
 /** dangerouslyAllowAllBuilds, strictDepBuilds and ignore-scripts, where this version reads them. */
-async function readSwitches(ctx: ReadContext, part: ToolPart, g: PnpmGates, label: string, yaml: { file: string; text: string } | null): Promise<void> {
+async function readSwitches(ctx: ReadContext, part: ToolPart, g: PnpmGates, label: string, yaml: YamlSource | null): Promise<void> {
   const fromYaml = (key: string): { value: unknown; switch: GlobalSwitch } | null => {
     if (!yaml || !g.readsYaml) return null;
-    const top = yamlTop(yamlSource(yaml.file, yaml.text), key);
+    const top = yamlTop(yaml, key);
     if (!top) return null;
     const value = yamlScalarValue(top.node);
     return { value, switch: { file: yaml.file, span: top.span, what: `${key}: ${String(value)}` } };

@@ -161,7 +161,8 @@ function withoutPeerSuffix(depPath: string): string {
 }
 
 /** Package names along one dependency path ("a@1.0.0" steps -> "a"). */
-function stepName(step: string): string {
+/** "a@1.2.3" -> "a": the name of a dependency-path step. */
+export function stepName(step: string): string {
   const at = step.lastIndexOf('@');
   return at > 0 ? step.slice(0, at) : step;
 }

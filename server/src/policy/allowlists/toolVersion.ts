@@ -22,6 +22,11 @@ import { parseDocument } from 'yaml';
 import type { PackageManagerName, ProjectInventory } from '../../model/inventory';
 import type { ReadText } from '../../parse/project';
 
+/** The first npm that reads package.json "allowScripts". */
+export const NPM_ALLOW_SCRIPTS_SINCE = '11.16.0';
+/** The first Yarn (Berry) that runs no dependency scripts unless told to. */
+export const YARN_SCRIPTS_OFF_SINCE = '4.14.0';
+
 export interface InstallingTool {
   manager: PackageManagerName;
   /** Exact version, or null when it could not be found. */
@@ -142,11 +147,6 @@ async function installedPackageVersion(tool: PackageManagerName, env: NodeJS.Pro
     return null;
   }
   return null;
-}
-
-/** Forget cached PATH lookups (tests, or after the user changes PATH). */
-export function clearToolVersionCache(): void {
-  cache.clear();
 }
 
 function spawnVersion(tool: PackageManagerName, env: NodeJS.ProcessEnv, timeoutMs: number): Promise<{ version: string | null; error: string | null }> {

@@ -1,7 +1,7 @@
 /**
- * The fixes that write to the allowlist the installing tool itself enforces: allow a
- * package (pinned to its locked version unless asked otherwise), deny it, approve every
- * unreviewed one, prune stale entries. Each returns TextEdits against the texts it was
+ * The fixes that write to the allowlist the installing tool itself enforces (or the one
+ * allowlistTarget.ts picks instead): allow a package (pinned to its locked version unless
+ * asked otherwise), deny it, approve every unreviewed one, prune stale entries. Each returns TextEdits against the texts it was
  * given, preserving formatting and comments; applying a fix twice changes nothing the
  * second time, because every step first looks for the entry it would write.
  *

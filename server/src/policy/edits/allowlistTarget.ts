@@ -20,14 +20,16 @@ export function policyForTarget(policy: NativePolicy, target: AllowlistTarget): 
   const base = policy.underlying ?? policy;
   const all = [...policy.rules, ...policy.inactiveRules];
   const rules = all.filter((rule) => rule.tool === target);
-  const { variant: _variant, underlying: _underlying, ...rest } = base;
+  // `base` is a package manager's own policy: no underlying one; its variant is its own.
+  const { variant: _variant, ...rest } = base;
   return {
     ...rest,
     settings: {
       ...base.settings,
       tool: target,
-      // The installing tool's version and switches say nothing about another tool's list.
-      version: target === base.settings.manager ? base.settings.version : null,
+      // The installing tool's version and switches say nothing about another tool's list
+      // (the installing tool's own list returned above, through `auto` or `underlying`).
+      version: null,
       versionSource: null,
       scriptsDisabled: target === 'lavamoat' ? base.settings.scriptsDisabled : null,
       allowAll: null,

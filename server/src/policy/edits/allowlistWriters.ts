@@ -6,6 +6,7 @@
  */
 import semver from 'semver';
 import type { NativePolicy } from '../types';
+import { NPM_ALLOW_SCRIPTS_SINCE } from '../allowlists/toolVersion';
 import { EditRefusedError } from './applyEdits';
 import type { EditSession, Place } from './editSession';
 import { lavamoatPathFor, npmScheme, planPnpm, registryScheme, samePin, type EditTarget, type KeyScheme } from '../allowlists/allowlistKeys';
@@ -32,7 +33,7 @@ export function writeNpm(session: EditSession, version: string | null, target: E
   const scheme = npmScheme(target);
   if (typeof scheme === 'string') throw new EditRefusedError(scheme);
   const npm = semver.coerce(version)?.version;
-  if (npm && semver.lt(npm, '11.16.0')) {
+  if (npm && semver.lt(npm, NPM_ALLOW_SCRIPTS_SINCE)) {
     outcome.limitations.push(`npm ${version} does not read allowScripts (npm 11.16 added it); the entry takes effect once the project installs with a newer npm.`);
   }
   if (action === 'allow' && pinned && scheme.pin === null && target.source === 'registry') {

@@ -11,6 +11,7 @@
 import npa from 'npm-package-arg';
 import semver from 'semver';
 import { basename } from 'node:path';
+import { isIsoDate } from '../policyFile';
 import { EditComposer, EditRefusedError } from './applyEdits';
 import type { PolicyFix } from './allowlistEdits';
 import { appendJsonItem, jsonArrayItems, parseJsonForEdit, removeJsonItem, setJsonProperty } from './jsonEdit';
@@ -37,7 +38,7 @@ export function validateException(exception: ExceptionRequest, now: Date): strin
   }
   if (!/^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$/.test(exception.code)) return `"${exception.code}" is not a finding code (like unreviewed-install-script)`;
   if (exception.reason.trim() === '') return 'an exception needs a reason: say why the finding is accepted';
-  if (!isCalendarDate(exception.expires)) return `"${exception.expires}" is not a date like 2026-12-31`;
+  if (!isIsoDate(exception.expires)) return `"${exception.expires}" is not a date like 2026-12-31`;
   const today = now.toISOString().slice(0, 10);
   if (exception.expires < today) return `${exception.expires} is in the past (today is ${today}); an exception must expire today or later`;
   return null;
@@ -129,8 +130,3 @@ function isPackageName(name: string): boolean {
   }
 }
 
-function isCalendarDate(value: string): boolean {
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(value)) return false;
-  const time = Date.parse(`${value}T00:00:00Z`);
-  return !Number.isNaN(time) && new Date(time).toISOString().slice(0, 10) === value;
-}

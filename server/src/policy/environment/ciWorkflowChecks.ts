@@ -34,7 +34,7 @@ import { scanScript, installOf, parseShell, type ConfigWrite, type InstallComman
 import { ciInstallFinding, looksLikeSecretName, scriptsState, type CiContext, type SecretSource } from './ciInstallPolicy';
 import { checkGitlabDocument } from './gitlabCiChecks';
 import { environmentFinding } from './npmrcChecks';
-import { deref, mapEntries, mapGet, scalarSourceMap, scalarText, seqItems } from './yamlSourceMap';
+import { deref, locationOf, mapEntries, mapGet, scalarSourceMap, scalarText, seqItems } from './yamlSourceMap';
 
 type TokenAccess = 'write' | 'read' | 'unknown';
 
@@ -78,19 +78,16 @@ function secretDetail(name: string, value: string, access: TokenAccess): string 
   return null;
 }
 
-function location(file: string, node: Node | null | undefined): FindingLocation | null {
-  return node?.range ? { file, span: { start: node.range[0], end: node.range[1] } } : null;
-}
 
 function envVars(doc: Document, file: string, node: unknown, scope: string): EnvVar[] {
   // `env: ${{ fromJSON(...) }}`: one expression for the whole block; its secrets still count.
   const whole = scalarText(deref(doc, node));
-  if (whole !== null) return [{ name: 'env', value: whole, scope, location: location(file, deref(doc, node)) }];
+  if (whole !== null) return [{ name: 'env', value: whole, scope, location: locationOf(file, deref(doc, node)) }];
   return mapEntries(doc, node).map(({ key, keyNode, value }) => ({
     name: key,
     value: scalarText(value) ?? '',
     scope,
-    location: location(file, keyNode),
+    location: locationOf(file, keyNode),
   }));
 }
 
@@ -104,7 +101,7 @@ interface TokenPermissions {
 /** The job's `permissions:` (or the workflow's: a job's own replace them entirely). */
 function tokenPermissions(doc: Document, file: string, node: Node | null): TokenPermissions {
   if (!node) return { github: 'unknown', idToken: false, location: null };
-  const where = location(file, node);
+  const where = locationOf(file, node);
   const text = scalarText(node);
   if (text !== null) {
     const github = text === 'write-all' ? 'write' : text === 'read-all' ? 'read' : 'unknown';
@@ -249,14 +246,14 @@ function checkGithubDocument(file: string, text: string, doc: Document, context:
       const runText = scalarText(runNode) ?? '';
       for (const name of secretRefs(runText)) {
         if (name.toUpperCase() === 'GITHUB_TOKEN' && access === 'read') continue;
-        secrets.push({ name: name === '*' ? 'all secrets' : `secrets.${name}`, detail: "in this step's script", location: location(file, runNode) });
+        secrets.push({ name: name === '*' ? 'all secrets' : `secrets.${name}`, detail: "in this step's script", location: locationOf(file, runNode) });
       }
       let installs = runInstalls;
       if (usesNode) {
         installs = actionInstalls(text, doc, action, withNode, usesNode, context);
         for (const { key, keyNode, value } of mapEntries(doc, withNode)) {
           const detail = secretDetail(key, scalarText(value) ?? '', access);
-          if (detail && installs.length) secrets.push({ name: `INPUT_${key.toUpperCase()}`, detail: `${detail}, with:`, location: location(file, keyNode) });
+          if (detail && installs.length) secrets.push({ name: `INPUT_${key.toUpperCase()}`, detail: `${detail}, with:`, location: locationOf(file, keyNode) });
         }
       }
 
@@ -279,7 +276,7 @@ function checkGithubDocument(file: string, text: string, doc: Document, context:
           }),
         );
       }
-      carryForward(doc, file, step, label, action, withNode, runText, facts, access, carried, location(file, runNode));
+      carryForward(doc, file, step, label, action, withNode, runText, facts, access, carried, locationOf(file, runNode));
     });
   }
   return findings;
@@ -299,7 +296,7 @@ function carryForward(
   carried: Carried,
   runLocation: FindingLocation | null,
 ): void {
-  const stepLocation = location(file, step);
+  const stepLocation = locationOf(file, step);
   if (facts) {
     for (const write of facts.githubEnvWrites) carried.env.push({ name: write.name, value: write.value, scope: `$GITHUB_ENV from ${label}`, location: runLocation });
     carried.configWrites.push(...facts.configWrites);

@@ -23,7 +23,7 @@ import type { Finding, FindingLocation } from '../../analysis/findings';
 import type { Span } from '../../model/inventory';
 import { scanScript, type ConfigWrite, type InstallCommand } from './installCommands';
 import { ciInstallFinding, looksLikeSecretName, scriptsState, type CiContext, type ScriptsState, type SecretSource } from './ciInstallPolicy';
-import { deref, mapEntries, mapGet, scalarSourceMap, scalarText, seqItems } from './yamlSourceMap';
+import { deref, locationOf, mapEntries, mapGet, scalarSourceMap, scalarText, seqItems } from './yamlSourceMap';
 
 const GLOBAL_KEYWORDS = new Set(['default', 'include', 'stages', 'variables', 'workflow', 'image', 'services', 'cache', 'before_script', 'after_script', 'spec', 'types']);
 const SCRIPT_KEYS = ['before_script', 'script', 'after_script'] as const;
@@ -43,9 +43,6 @@ interface JobView {
   inherit: Node | null;
 }
 
-function locationOf(file: string, node: Node | null): FindingLocation | null {
-  return node?.range ? { file, span: { start: node.range[0], end: node.range[1] } } : null;
-}
 
 function readVariables(doc: Document, file: string, node: unknown): Map<string, VariableDef> {
   const variables = new Map<string, VariableDef>();

@@ -15,6 +15,7 @@ import semver from 'semver';
 import { FINDING_CODES, type Finding, type FindingCode, type FindingLocation, type Severity } from '../../analysis/findings';
 import type { PackageManagerName, Span } from '../../model/inventory';
 import type { RegistryConfig } from '../../registry/npmConfig';
+import { YARN_SCRIPTS_OFF_SINCE } from '../allowlists/toolVersion';
 
 export interface PackageManagerInfo {
   name: PackageManagerName;
@@ -220,7 +221,7 @@ export function scriptsFlavour(pm: PackageManagerInfo, hasYarnrcYml: boolean): {
       const berry = major !== null ? major >= 2 : hasYarnrcYml;
       // Yarn 4.14 stopped running dependency scripts by default (enableScripts: false);
       // an unknown Berry version is taken as the current release, as the allowlist reader does.
-      const runsByDefault = !berry || (pm.version !== null && semver.valid(semver.coerce(pm.version)) !== null && semver.lt(semver.coerce(pm.version)!, '4.14.0'));
+      const runsByDefault = !berry || (pm.version !== null && semver.valid(semver.coerce(pm.version)) !== null && semver.lt(semver.coerce(pm.version)!, YARN_SCRIPTS_OFF_SINCE));
       return { flavour: berry ? 'yarn-berry' : 'yarn-classic', runsByDefault, label };
     }
     case 'bun':
