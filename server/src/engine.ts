@@ -18,7 +18,7 @@ import { loadProject, readTextFromDisk, type LockfileCache, type ReadText } from
 import { describeConfig, redactUrl } from './registry/configDescribe';
 import { defaultCacheDir } from './registry/cacheDir';
 import { MetadataClient, type MetadataStats } from './registry/metadataClient';
-import type { RegistryKeyStore } from './registry/registryKeys';
+import { RegistryKeyStore } from './registry/registryKeys';
 import { loadRegistryConfig, type RegistryConfig } from './registry/npmConfig';
 
 export interface AnalyzeDeps {
@@ -153,6 +153,7 @@ export async function runAudit(root: string, options: RunAuditOptions = {}): Pro
   });
   const provenanceOn = options.provenance !== false;
   const cacheDir = options.cacheDir ?? defaultCacheDir(env);
+  const ttl = options.cacheTtlMs !== undefined && options.cacheTtlMs !== null ? { cacheTtlMs: options.cacheTtlMs } : {};
   const metadata = new MetadataClient({
     config,
     cacheDir,
@@ -165,19 +166,26 @@ export async function runAudit(root: string, options: RunAuditOptions = {}): Pro
     ...(options.concurrency ? { concurrency: options.concurrency } : {}),
     ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
     ...(options.retries !== undefined && options.retries !== null ? { retries: options.retries } : {}),
-    ...(options.cacheTtlMs !== undefined && options.cacheTtlMs !== null ? { cacheTtlMs: options.cacheTtlMs } : {}),
+    ...ttl,
   });
+  const keys = provenanceOn
+    ? new RegistryKeyStore({ config, offline: options.offline ?? config.offline, cacheDir, ...(ttl.cacheTtlMs !== undefined ? { ttlMs: ttl.cacheTtlMs } : {}) })
+    : null;
+  // The cache files are read while the lockfile is parsed, rather than waited for later.
+  metadata.prepare().catch(() => undefined);
+  keys?.preload();
   const analysis = await analyzeProject(root, {
     readText,
     config,
     metadata,
     useInstalled: options.useInstalled ?? true,
-    provenance: provenanceOn
+    provenance: keys
       ? {
           tufRefresh: options.tufRefresh ?? true,
           cacheDir,
+          keys,
           ...(options.offline !== undefined ? { offline: options.offline } : {}),
-          ...(options.cacheTtlMs !== undefined && options.cacheTtlMs !== null ? { cacheTtlMs: options.cacheTtlMs } : {}),
+          ...ttl,
         }
       : null,
     ...(options.now ? { now: options.now } : {}),

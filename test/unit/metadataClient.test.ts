@@ -314,6 +314,29 @@ test('the facts file round-trips 20k entries across registries', { skip: skipSha
   }
 });
 
+test('a full facts file drops the versions least recently read or written', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'ig-facts-'));
+  const made = (name: string) => factsFromManifest({ name, version: '1.0.0', dist: { integrity: `sha512-${name}` } }, 'https://r/', null);
+  const keys = ['a', 'b', 'c', 'd'].map((name) => factsKey('https://r/', name, '1.0.0'));
+  try {
+    const first = await FactsCache.open(dir, 4);
+    for (const [i, key] of keys.entries()) first.set(key, made('abcd'[i]!));
+    await first.flush();
+    // Read a and c (c twice, a last), then add e: b and d were used least recently.
+    const second = await FactsCache.open(dir, 3);
+    for (const key of [keys[2]!, keys[0]!, keys[2]!, keys[0]!]) assert.ok(second.get(key));
+    second.set(factsKey('https://r/', 'e', '1.0.0'), made('e'));
+    await second.flush();
+    const third = await FactsCache.open(dir, 3);
+    assert.deepEqual(
+      ['a', 'b', 'c', 'd', 'e'].filter((name) => third.get(factsKey('https://r/', name, '1.0.0'))),
+      ['a', 'c', 'e'],
+    );
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 test('a corrupt or foreign facts file is an empty cache', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'ig-facts-'));
   try {

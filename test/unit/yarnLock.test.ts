@@ -8,6 +8,10 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { FileParseError, type Lockfile, type ProjectManifest } from '../../server/src/model/inventory';
 import { linkYarnImporters, parseYarnLock } from '../../server/src/parse/yarnLock';
+import { readAsYarnWrites, readClassicLockfile } from '../../server/src/parse/yarnClassicSyntax';
+import { parse as parseClassicWithYarn } from '@yarnpkg/lockfile';
+import { generateProject } from '../bench/generate';
+import { yarnLockText } from '../bench/writeLockfiles';
 import { parsePackageJson } from '../../server/src/parse/packageJson';
 import { LockGraph } from '../../server/src/parse/graph';
 import { LineIndex } from '../../server/src/parse/textPosition';
@@ -298,5 +302,72 @@ test('CRLF line endings: same entries, spans still on the keys', () => {
       assert.equal(crlf.slice(pkg.span.start, pkg.span.end), lf.slice(a.packages.find((p) => p.id === pkg.id)!.span.start, a.packages.find((p) => p.id === pkg.id)!.span.end));
       assert.match(crlf.slice(pkg.span.end, pkg.span.end + 3), /^:\r\n/);
     }
+  }
+});
+
+/**
+ * The fast reader (yarnClassicSyntax.ts) must read every file it accepts exactly as Yarn 1's
+ * parser does, accept the files Yarn writes, and leave everything unusual to Yarn's parser.
+ */
+test('yarn classic: the fast reader agrees with @yarnpkg/lockfile, and steps aside for the unusual', (t) => {
+  const yarn = (text: string): unknown => parseClassicWithYarn(text.endsWith('\n') ? text : `${text}\n`, 'yarn.lock').object;
+  const written: [string, string][] = [
+    ['made classic-workspace', readFileSync(made('classic-workspace', 'yarn.lock'), 'utf8')],
+    ['projects/yarn-classic', readFileSync('test/fixtures/projects/yarn-classic/yarn.lock', 'utf8')],
+    ['generated 1k (npm run bench)', yarnLockText(generateProject(1000))],
+    ['malformed classic-entry-without-version', readFileSync(malformed('classic-entry-without-version.lock'), 'utf8')],
+  ];
+  const thelounge = sharedFixture('lockfiles', 'thelounge', 'yarn.lock');
+  if (thelounge) written.push(['thelounge', readFileSync(thelounge, 'utf8')]);
+  else t.diagnostic(SHARED_MISSING);
+  for (const [name, text] of written) {
+    const fast = readAsYarnWrites(text);
+    assert.ok(fast?.spans, `${name}: Yarn wrote it, so the fast reader reads it`);
+    assert.deepStrictEqual(fast.object, yarn(text), name);
+    // Every top-level key line is an entry's span, as the line scan finds them.
+    for (const [object, span] of fast.spans ?? []) {
+      const keyLine = text.slice(span.start, text.indexOf('\n', span.start));
+      assert.equal(keyLine, `${text.slice(span.start, span.end)}:`, name);
+      assert.ok(Object.values(fast.object as Record<string, unknown>).includes(object), name);
+    }
+  }
+
+  // Forms Yarn writes that a small file may not show: scalars of every kind, several keys.
+  const scalars = '# yarn lockfile v1\n\n\n"@s/a@^1", a-b@~2:\n  version "1.0.0"\n  flag true\n  other false\n  count 12\n  url /x/y\n  dependencies:\n    "@s/c" "^1 || ^2"\n    d ">= 1.0.0 < 2"\n\nd@>=1:\n  version "1.5.0"\n';
+  const read = readAsYarnWrites(scalars);
+  assert.ok(read);
+  assert.deepStrictEqual(read.object, yarn(scalars));
+  assert.equal(Object.keys(read.object).length, 3);
+
+  // Unusual texts: the fast reader declines, and the file still reads as Yarn reads it.
+  const unusual: [string, string][] = [
+    ['escaped quote', 'a@^1:\n  version "1\\"0"\n'],
+    ['CRLF', 'a@^1:\r\n  version "1.0.0"\r\n'],
+    ['tab', 'a@^1:\n\tversion "1.0.0"\n'],
+    ['blank line inside an entry', 'a@^1:\n  version "1.0.0"\n\n  resolved "x"\n'],
+    ['indented comment', 'a@^1:\n  # note\n  version "1.0.0"\n'],
+    ['too deep', 'a@^1:\n    version "1.0.0"\n'],
+    ['word after a number', 'a@^1:\n  version 1.0.0\n'],
+    ['word after true', 'a@^1:\n  flag trueish\n'],
+    ['colon and value', 'a@^1:\n  version: "1.0.0"\n'],
+    ['two spaces before the value', 'a@^1:\n  version  "1.0.0"\n'],
+    ['later lockfile version', '# yarn lockfile v2\na@^1:\n  version "1.0.0"\n'],
+    ['byte order mark', '\ufeffa@^1:\n  version "1.0.0"\n'],
+  ];
+  for (const [name, text] of unusual) {
+    assert.equal(readAsYarnWrites(text), null, name);
+    let ours: unknown;
+    let theirs: unknown;
+    try {
+      ours = readClassicLockfile('/p/yarn.lock', text, 'yarn.lock').object;
+    } catch (error) {
+      ours = error instanceof FileParseError ? 'refused' : error;
+    }
+    try {
+      theirs = yarn(text);
+    } catch {
+      theirs = 'refused';
+    }
+    if (ours !== 'refused') assert.deepStrictEqual(ours, theirs, name);
   }
 });

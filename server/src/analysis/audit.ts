@@ -6,7 +6,7 @@
  * the language server and the tests share it and each supply their own registry access.
  */
 import type { LockedPackage, ProjectInventory, Span } from '../model/inventory';
-import { versionKey } from '../model/inventory';
+import { compareText, versionKey } from '../model/inventory';
 import { compareFindings, FINDING_CODES, type Finding, type FindingLocation } from './findings';
 import {
   decideInstallScripts,
@@ -147,7 +147,7 @@ export async function auditInventory(inventory: ProjectInventory, options: Audit
     else waiting.push(gatherEvidence(inventory.root, first, options, useInstalled).then((gathered) => record(copies, gathered)));
   }
   await Promise.all(waiting);
-  packages.sort((a, b) => a.name.localeCompare(b.name) || a.version.localeCompare(b.version));
+  packages.sort((a, b) => compareText(a.name, b.name) || compareText(a.version, b.version));
   const findings = [
     ...problemFindings(inventory),
     ...packageFindings(inventory, packages),
@@ -222,13 +222,17 @@ export function toPolicyPackage(report: PackageReport): PolicyPackage {
 const policyPackages = new WeakMap<PackageReport, PolicyPackage>();
 
 function makePolicyPackage(report: PackageReport): PolicyPackage {
+  let paths: string[][] | undefined;
   return {
     name: report.name,
     version: report.version,
     source: report.source,
     resolved: report.resolved,
     // Without the importer: LavaMoat keys and "who pulls it in" are package names only.
-    paths: report.paths.map((path) => path.slice(1)),
+    // Made when first read: only rules for packages that run something look at them.
+    get paths() {
+      return (paths ??= report.paths.map((path) => path.slice(1)));
+    },
     runsScripts: runsInstallCode(report.facts),
     bundled: report.bundled,
     ...(report.entries[0] ? { id: report.entries[0].id } : {}),
@@ -241,6 +245,8 @@ async function lookupFacts(pkg: LockedPackage, options: AuditOptions): Promise<L
 }
 
 function collectPaths(copies: LockedPackage[], pathsTo: (id: string, limit: number) => string[][], limit: number): string[][] {
+  // One copy (nearly every version): the graph's paths are distinct already.
+  if (copies.length === 1) return pathsTo(copies[0]!.id, limit);
   const seen = new Set<string>();
   const paths: string[][] = [];
   for (const copy of copies) {

@@ -3,7 +3,7 @@
  * README's "Finding codes" table (the LSP's codeDescription links to its anchor), a
  * severity the policy can override, a message that says what to do, and where.
  */
-import type { Span } from '../model/inventory';
+import { compareText, type Span } from '../model/inventory';
 
 export type Severity = 'error' | 'warning' | 'info';
 
@@ -131,8 +131,8 @@ export function findingDocsUrl(code: FindingCode): string {
 export function compareFindings(a: Finding, b: Finding): number {
   return (
     SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] ||
-    a.location.file.localeCompare(b.location.file) ||
+    compareText(a.location.file, b.location.file) ||
     (a.location.span?.start ?? 0) - (b.location.span?.start ?? 0) ||
-    a.code.localeCompare(b.code)
+    compareText(a.code, b.code)
   );
 }

@@ -126,19 +126,37 @@ export async function assessProvenance(reports: readonly ProvenanceSubject[], de
       deps.onProgress?.(++done, registryReports.length);
     } else toAssess.push(report);
   }
-  await forEachLimited(toAssess, Math.max(1, deps.options.concurrency ?? 16), async (report) => {
-    let facts: ProvenanceFacts;
-    try {
-      facts = await assessOne(report, ctx);
-      if (report.registryFacts && isSettled(report.registryFacts, facts)) {
-        assessed!.set(report.registryFacts, { key: memoKey, integrity: report.integrity, facts });
-      }
-    } catch (err) {
-      // A bug or an unexpected answer costs this one package its facts, never the audit.
-      facts = unavailable(`provenance could not be assessed: ${(err as Error)?.message ?? String(err)}`);
+  const record = (report: ProvenanceSubject, facts: ProvenanceFacts): void => {
+    if (report.registryFacts && isSettled(report.registryFacts, facts)) {
+      assessed!.set(report.registryFacts, { key: memoKey, integrity: report.integrity, facts });
     }
     results.set(versionKey(report.name, report.version), facts);
     deps.onProgress?.(++done, registryReports.length);
+  };
+  // A bug or an unexpected answer costs this one package its facts, never the audit.
+  const failed = (err: unknown) => unavailable(`provenance could not be assessed: ${(err as Error)?.message ?? String(err)}`);
+  // Each registry's keys once, before the versions: then most are assessed without waiting.
+  const registries = new Set(toAssess.filter((r) => r.registryFacts && !verificationOf(r.registryFacts)?.signature).map((r) => deps.config.registryFor(r.name)));
+  await Promise.all([...registries].map((registry) => ctx.keys.get(registry).catch(() => undefined)));
+  const waiting: ProvenanceSubject[] = [];
+  for (const report of toAssess) {
+    let facts: ProvenanceFacts | null;
+    try {
+      facts = assessAtHand(report, ctx);
+    } catch (err) {
+      facts = failed(err);
+    }
+    if (facts) record(report, facts);
+    else waiting.push(report);
+  }
+  await forEachLimited(waiting, Math.max(1, deps.options.concurrency ?? 16), async (report) => {
+    let facts: ProvenanceFacts;
+    try {
+      facts = await assessOne(report, ctx);
+    } catch (err) {
+      facts = failed(err);
+    }
+    record(report, facts);
   });
   return results;
 }
@@ -161,44 +179,104 @@ function isSettled(facts: VersionFacts, result: ProvenanceFacts): boolean {
   return attestationFinal && !result.details.notes.some((note) => note.startsWith(HISTORY_UNAVAILABLE));
 }
 
+/**
+ * What a version's verdicts are made from. Gathered at once when everything is at hand (the
+ * registry's keys already read, no attestation to fetch, no publish history to read): a
+ * warm audit then assesses 5k versions without a promise each.
+ */
+interface Gathered {
+  signature: SignatureResult;
+  attestation: AttestationResult;
+  trustedRoot: string | null;
+  /** undefined: not needed (downgrade checks off); null: unavailable. */
+  history: PublishHistory | null | undefined;
+}
+
+/** The version's facts when everything they need is at hand; null when something must be awaited. */
+function assessAtHand(report: ProvenanceSubject, ctx: RunContext): ProvenanceFacts | null {
+  const facts = report.registryFacts;
+  if (!facts) return unavailable(`registry metadata unavailable${report.error ? `: ${report.error}` : ''}`);
+  const cached = verificationOf(facts);
+  const now = gatherAtHand(report, facts, cached, ctx);
+  return now && conclude(report, facts, cached, now, ctx.deps);
+}
+
 async function assessOne(report: ProvenanceSubject, ctx: RunContext): Promise<ProvenanceFacts> {
   const facts = report.registryFacts;
   if (!facts) return unavailable(`registry metadata unavailable${report.error ? `: ${report.error}` : ''}`);
+  const cached = verificationOf(facts);
+  return conclude(report, facts, cached, await gather(report, facts, cached, ctx), ctx.deps);
+}
+
+/** Verdicts kept with the facts, while they are about the same tarball. */
+function verificationOf(facts: VersionFacts): VerificationRecord | null {
+  return facts.integrity && facts.verification?.integrity === facts.integrity ? facts.verification : null;
+}
+
+function gatherAtHand(report: ProvenanceSubject, facts: VersionFacts, cached: VerificationRecord | null, ctx: RunContext): Gathered | null {
+  if (ctx.deps.options.downgradePolicy !== 'off') return null;
+  const attestation = attestationAtHand(facts, cached, ctx.deps);
+  if (!attestation) return null;
+  let signature = cachedSignature(cached);
+  if (!signature) {
+    const keys = ctx.keys.peek(ctx.deps.config.registryFor(report.name), signatureKeyIds(facts));
+    if (!keys) return null;
+    signature = verifyRegistrySignatures(facts, keys);
+  }
+  return { signature, ...attestation, history: undefined };
+}
+
+async function gather(report: ProvenanceSubject, facts: VersionFacts, cached: VerificationRecord | null, ctx: RunContext): Promise<Gathered> {
   const { deps } = ctx;
   const { options, config } = deps;
   const registry = config.registryFor(report.name);
-  const cached = facts.integrity && facts.verification?.integrity === facts.integrity ? facts.verification : null;
-
-  const signature: SignatureResult = cached?.signature
-    ? { state: cached.signature.state, reason: cached.signature.reason, keyid: cached.signature.keyid }
-    : verifyRegistrySignatures(facts, await ctx.keys.get(registry, (facts.signatures ?? []).map((s) => s.keyid)));
-
-  let attestation: AttestationResult;
-  let trustedRoot: string | null = null;
-  if (cached?.attestation) {
-    attestation = { state: cached.attestation.state, reason: cached.attestation.reason, evidence: cached.attestation.evidence, bundles: [] };
-    trustedRoot = cached.attestation.trustedRoot;
-  } else if (!facts.attestations) {
-    attestation = facts.signatures && facts.signatures.length > 0
-      ? { state: 'absent', reason: 'published without provenance', evidence: null, bundles: [] }
-      // No signatures either: a proxy that strips dist fields looks exactly like this.
-      : { state: 'unverifiable', reason: 'the registry sends neither signatures nor attestations (a proxy that strips them?): provenance unknown', evidence: null, bundles: [] };
-  } else if (options.verifyAttestations === false) {
-    attestation = { state: 'unverifiable', reason: 'attestations listed but not verified (attestation checks are off)', evidence: null, bundles: [] };
-  } else if (deps.offline ?? config.offline) {
-    attestation = { state: 'unverifiable', reason: 'offline: the attestations were not fetched', evidence: null, bundles: [] };
-  } else {
+  const signature = cachedSignature(cached) ?? verifyRegistrySignatures(facts, await ctx.keys.get(registry, signatureKeyIds(facts)));
+  let found = attestationAtHand(facts, cached, deps);
+  if (!found) {
     const url = attestationsUrl(config, report.name, report.version);
     const fetched = await fetchAttestations(url, config, options.timeoutMs ?? 30_000, options.retries ?? config.fetchRetries);
     if (!fetched.ok) {
-      attestation = { state: 'unverifiable', reason: `the packument lists attestations but ${fetched.reason}`, evidence: null, bundles: [] };
+      found = { attestation: { state: 'unverifiable', reason: `the packument lists attestations but ${fetched.reason}`, evidence: null, bundles: [] }, trustedRoot: null };
     } else {
       const [rootInfo, keys] = await Promise.all([ctx.root(), ctx.keys.get(registry)]);
-      attestation = verifyAttestations(fetched.body, { name: report.name, version: report.version, integrities: [facts.integrity, report.integrity] }, { root: rootInfo, keys });
-      trustedRoot = rootInfo.label;
+      let attestation = verifyAttestations(fetched.body, { name: report.name, version: report.version, integrities: [facts.integrity, report.integrity] }, { root: rootInfo, keys });
       if (rootInfo.note && attestation.state !== 'absent') attestation = { ...attestation, reason: `${attestation.reason} — ${rootInfo.note}` };
+      found = { attestation, trustedRoot: rootInfo.label };
     }
   }
+  const history = options.downgradePolicy !== 'off' ? await deps.metadata.publishHistory(report.name, report.version) : undefined;
+  return { signature, ...found, history };
+}
+
+function cachedSignature(cached: VerificationRecord | null): SignatureResult | null {
+  return cached?.signature ? { state: cached.signature.state, reason: cached.signature.reason, keyid: cached.signature.keyid } : null;
+}
+
+function signatureKeyIds(facts: VersionFacts): string[] {
+  return (facts.signatures ?? []).map((s) => s.keyid);
+}
+
+/** The attestation verdict when no bundle needs fetching (cached, none listed, checks off, offline); null otherwise. */
+function attestationAtHand(facts: VersionFacts, cached: VerificationRecord | null, deps: ProvenanceDeps): { attestation: AttestationResult; trustedRoot: string | null } | null {
+  const unverifiable = (reason: string) => ({ attestation: { state: 'unverifiable' as const, reason, evidence: null, bundles: [] }, trustedRoot: null });
+  if (cached?.attestation) {
+    const { state, reason, evidence, trustedRoot } = cached.attestation;
+    return { attestation: { state, reason, evidence, bundles: [] }, trustedRoot };
+  }
+  if (!facts.attestations) {
+    return facts.signatures && facts.signatures.length > 0
+      ? { attestation: { state: 'absent', reason: 'published without provenance', evidence: null, bundles: [] }, trustedRoot: null }
+      // No signatures either: a proxy that strips dist fields looks exactly like this.
+      : unverifiable('the registry sends neither signatures nor attestations (a proxy that strips them?): provenance unknown');
+  }
+  if (deps.options.verifyAttestations === false) return unverifiable('attestations listed but not verified (attestation checks are off)');
+  if (deps.offline ?? deps.config.offline) return unverifiable('offline: the attestations were not fetched');
+  return null;
+}
+
+function conclude(report: ProvenanceSubject, facts: VersionFacts, cached: VerificationRecord | null, gathered: Gathered, deps: ProvenanceDeps): ProvenanceFacts {
+  const { options } = deps;
+  const { signature, attestation, trustedRoot, history } = gathered;
   remember(deps.metadata, facts, report, cached, signature, attestation, trustedRoot);
 
   const tp = facts.npmUser?.trustedPublisher ?? null;
@@ -206,14 +284,11 @@ async function assessOne(report: ProvenanceSubject, ctx: RunContext): Promise<Pr
   const trust = trustEvidenceOf(current);
   const notes: string[] = [];
   let downgrade: ProvenanceFacts['downgrade'] = null;
-  if (options.downgradePolicy !== 'off') {
-    const history = await deps.metadata.publishHistory(report.name, report.version);
-    if (!history) notes.push(`${HISTORY_UNAVAILABLE}: trust downgrade not checked`);
-    else {
-      const check = detectDowngrade(history.versions, report.version, options.downgradePolicy, current);
-      downgrade = check.downgrade;
-      if (check.note) notes.push(check.note);
-    }
+  if (history === null) notes.push(`${HISTORY_UNAVAILABLE}: trust downgrade not checked`);
+  else if (history) {
+    const check = detectDowngrade(history.versions, report.version, options.downgradePolicy, current);
+    downgrade = check.downgrade;
+    if (check.note) notes.push(check.note);
   }
   const age = releaseAge(facts.publishedAt, options.now, options.minimumReleaseAgeMinutes);
   if (age.note && (options.minimumReleaseAgeMinutes || !facts.publishedAt)) notes.push(age.note);

@@ -187,3 +187,11 @@ export function newLockedPackage(
 export function versionKey(name: string, version: string): string {
   return `${name}@${version}`;
 }
+
+/**
+ * Orders strings by UTF-16 code units: the same order on every machine (localeCompare
+ * follows the process's locale) and a tenth of its cost, which a 20k-package sort notices.
+ */
+export function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

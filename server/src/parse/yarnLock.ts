@@ -1,7 +1,7 @@
 /**
  * yarn.lock -> the lockfile model, for both formats Yarn writes under that name:
- *  - classic (Yarn 1, "# yarn lockfile v1"): Yarn's own indentation syntax, read with
- *    @yarnpkg/lockfile (Yarn 1's parser);
+ *  - classic (Yarn 1, "# yarn lockfile v1"): Yarn's own indentation syntax, read by
+ *    yarnClassicSyntax.ts (a fast reader for what Yarn writes, Yarn 1's parser for the rest);
  *  - Berry (Yarn 2+, a `__metadata` block): YAML, read with @yarnpkg/parsers' parseSyml.
  *
  * Both key each entry by its descriptors ("name@range, name@range2") and record no offsets,
@@ -14,13 +14,12 @@
  * dependencies but without dev vs prod, so `linkYarnImporters` also sets those kinds.
  */
 import { basename } from 'node:path';
-import { parse as parseClassicLockfile } from '@yarnpkg/lockfile';
 import { FileParseError, newLockedPackage, type DependencyKind, type EdgeKind, type FileProblem } from '../model/inventory';
 import type { LockEdge, LockedPackage, LockImporter, Lockfile, SourceKind, Span } from '../model/inventory';
 import { isRecord, rejectConflictMarkers, stringOrNull } from './lockJson';
 import { readYamlMapping } from './pnpmLock';
 import { classifyResolved, classifySpec } from './sourceKind';
-import { LineIndex } from './textPosition';
+import { readClassicLockfile } from './yarnClassicSyntax';
 
 /** What linkYarnImporters needs of a package.json (ProjectManifest fits). */
 export interface YarnImporterManifest {
@@ -50,7 +49,8 @@ export function parseYarnLock(file: string, text: string): Lockfile {
 
 function parseClassic(file: string, text: string): Lockfile {
   const what = basename(file) || 'yarn.lock';
-  const parsed = readClassic(file, text, what);
+  const document = readClassicLockfile(file, text, what);
+  const parsed = document.object;
   const problems: FileProblem[] = [];
   const problem = (message: string, span?: Span) => problems.push(span ? { file, message, span } : { file, message });
 
@@ -65,10 +65,12 @@ function parseClassic(file: string, text: string): Lockfile {
     if (!groups.has(value)) groups.set(value, []);
     groups.get(value)!.push(descriptor);
   }
-  const spanOf = new Map<Record<string, unknown>, Span>();
-  for (const key of scanTopLevelKeys(text)) {
-    const value = parsed[firstClassicDescriptor(key.raw)];
-    if (isRecord(value) && !spanOf.has(value)) spanOf.set(value, key.span);
+  const spanOf = document.spans ?? new Map<Record<string, unknown>, Span>();
+  if (!document.spans) {
+    for (const key of scanTopLevelKeys(text)) {
+      const value = parsed[firstClassicDescriptor(key.raw)];
+      if (isRecord(value) && !spanOf.has(value)) spanOf.set(value, key.span);
+    }
   }
 
   const byDescriptor = new Map<string, string>();
@@ -108,79 +110,6 @@ function parseClassic(file: string, text: string): Lockfile {
   const lockfile: Lockfile = { file, format: 'yarn-classic', text, importers: [{ dir: '.', edges: [] }], packages, problems };
   indexes.set(lockfile, { byDescriptor, workspaceEdges: new Map() });
   return lockfile;
-}
-
-/** Runs Yarn 1's parser, turning its errors (and its two ways to hang) into FileParseErrors. */
-function readClassic(file: string, text: string, what: string): Record<string, unknown> {
-  function fail(reason: string, offset: number): never {
-    const at = new LineIndex(text).positionAt(offset);
-    const end = Math.max(offset + 1, text.indexOf('\n', offset) < 0 ? text.length : text.indexOf('\n', offset));
-    throw new FileParseError(file, `${what} is not a valid yarn lockfile v1: ${reason} at line ${at.line + 1}, column ${at.character + 1}`, { start: offset, end });
-  }
-  // Yarn 1's tokenizer loops forever on a string or a comment that reaches the end of the
-  // text (a truncated file): refuse an unterminated string, and end the text with a newline.
-  const open = unterminatedString(text);
-  if (open >= 0) fail('a quoted string is not closed (truncated file?)', open);
-  let result: ReturnType<typeof parseClassicLockfile>;
-  try {
-    result = parseClassicLockfile(text.endsWith('\n') ? text : `${text}\n`, what);
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    const position = / (\d+):\d+ in /.exec(message);
-    if (position) {
-      const reason = message.slice(0, position.index).replace(/: \{[\s\S]*\}$/, '');
-      fail(reason.toLowerCase(), offsetOfYarnLine(text, Number(position[1])));
-    }
-    if (message === 'Invalid number of spaces') {
-      const odd = /^(?: {2})* (?=\S)/m.exec(text);
-      fail('an odd number of spaces of indentation', odd ? odd.index : 0);
-    }
-    fail(message.split('\n')[0]!, text.length > 0 ? text.length - 1 : 0);
-  }
-  // "merge"/"conflict" means it saw <<<<<<< ======= >>>>>>> somewhere (not at a line start,
-  // or rejectConflictMarkers would have refused the file): do not trust its automatic merge.
-  if (result.type !== 'success') fail('merge conflict markers inside the text', Math.max(0, text.indexOf('<<<<<<<')));
-  return result.object as Record<string, unknown>;
-}
-
-/**
- * Where Yarn 1's tokenizer says line `line` starts. It counts lines its own way: a newline
- * followed by another newline is read as one (meant for "\r\n"), so past a blank line its
- * numbers run behind the file's; replaying that count finds the real line. Its column is
- * as unreliable, so the offset is that line's first non-space character.
- */
-function offsetOfYarnLine(text: string, line: number): number {
-  let i = 0;
-  for (let current = 1; current < line && i < text.length; ) {
-    const c = text.charCodeAt(i);
-    if (c === 10 || c === 13) {
-      i += text.charCodeAt(i + 1) === 10 ? 2 : 1;
-      current++;
-    } else i++;
-  }
-  while (text.charCodeAt(i) === 32) i++;
-  return Math.min(i, Math.max(0, text.length - 1));
-}
-
-/** Offset of a `"` that no later `"` on its line closes, outside comments; -1 if none. */
-function unterminatedString(text: string): number {
-  let lineStart = 0;
-  while (lineStart < text.length) {
-    let lineEnd = text.indexOf('\n', lineStart);
-    if (lineEnd < 0) lineEnd = text.length;
-    let i = lineStart;
-    while (i < lineEnd && text.charCodeAt(i) === 32) i++;
-    if (text.charCodeAt(i) !== 35 /* # */) {
-      for (let open = -1; i < lineEnd; i++) {
-        const c = text.charCodeAt(i);
-        if (c === 92 /* \ */ && open >= 0) i++;
-        else if (c === 34 /* " */) open = open >= 0 ? -1 : i;
-        if (i + 1 >= lineEnd && open >= 0) return open;
-      }
-    }
-    lineStart = lineEnd + 1;
-  }
-  return -1;
 }
 
 /** `"a@1", a@2` -> 'a@1': the first descriptor of a key line, as Yarn 1's tokenizer reads it. */

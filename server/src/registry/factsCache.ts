@@ -20,8 +20,13 @@ export function factsKey(registry: string, name: string, version: string): strin
 }
 
 export class FactsCache {
-  /** key -> the JSON text of the line, or the parsed facts once read. Map order = recency. */
+  /** key -> the JSON text of the line, or the parsed facts once read. Map order = the file's (oldest first). */
   private entries = new Map<string, string | VersionFacts>();
+  /**
+   * Keys read or set by this process, in order: at flush they move to the end, the newest.
+   * (Re-inserting into the Map at every read kept that order too, at a tenth of a warm audit.)
+   */
+  private used: string[] = [];
   private dirty = false;
 
   private constructor(
@@ -41,46 +46,76 @@ export class FactsCache {
   }
 
   get(key: string): VersionFacts | undefined {
+    return this.read(key)?.facts;
+  }
+
+  /** The facts of `key`, and whether this call parsed them from the file's line. */
+  read(key: string): { facts: VersionFacts; fromFile: boolean } | undefined {
     const entry = this.entries.get(key);
     if (entry === undefined) return undefined;
-    // Re-insert so the Map's order tracks recency for eviction.
-    this.entries.delete(key);
-    if (typeof entry !== 'string') {
-      this.entries.set(key, entry);
-      return entry;
-    }
+    this.touch(key);
+    if (typeof entry !== 'string') return { facts: entry, fromFile: false };
     const facts = parseLine(key, entry);
     if (facts) this.entries.set(key, facts);
-    else this.dirty = true; // a corrupt line: drop it
-    return facts ?? undefined;
+    else {
+      this.entries.delete(key); // a corrupt line: drop it
+      this.dirty = true;
+    }
+    return facts ? { facts, fromFile: true } : undefined;
   }
 
   set(key: string, facts: VersionFacts): void {
-    this.entries.delete(key);
     this.entries.set(key, facts);
+    this.touch(key);
     this.dirty = true;
   }
 
   /** Writes the cache if it changed, merging what another process wrote meanwhile. */
   async flush(): Promise<void> {
     if (!this.dirty) return;
-    this.entries = await writeKeyedLines(this.file, HEADER, this.entries, this.maxEntries, serialize);
+    this.entries = await writeKeyedLines(this.file, HEADER, this.byRecency(), this.maxEntries, serialize);
+    this.used = [];
     this.dirty = false;
+  }
+
+  private touch(key: string): void {
+    // A long-lived editor reads the same keys again and again between writes: keep each once.
+    if (this.used.push(key) > 2 * this.entries.size + 1024) this.used = lastOccurrences(this.used);
+  }
+
+  /** The entries, least recently used first (writeKeyedLines drops from the front). */
+  private byRecency(): Map<string, string | VersionFacts> {
+    const recent = lastOccurrences(this.used);
+    const isRecent = new Set(recent);
+    const ordered = new Map<string, string | VersionFacts>();
+    for (const [key, value] of this.entries) if (!isRecent.has(key)) ordered.set(key, value);
+    for (const key of recent) {
+      const value = this.entries.get(key);
+      if (value !== undefined) ordered.set(key, value);
+    }
+    return ordered;
   }
 
   async clear(): Promise<void> {
     this.entries.clear();
+    this.used = [];
     this.dirty = false;
     await rm(this.file, { force: true });
   }
 }
 
 
-/** Every field a line may leave out, with the value it then has. */
-const DEFAULTS: Omit<VersionFacts, 'name' | 'version' | 'registry'> = {
-  scripts: {}, gypfile: null, hasInstallScript: null, integrity: null, shasum: null, tarball: null,
-  signatures: null, attestations: null, publishedAt: null, npmUser: null, repository: null, deprecated: null,
-};
+/** Each key once, where it last occurs, in order. */
+function lastOccurrences(keys: readonly string[]): string[] {
+  const seen = new Set<string>();
+  const kept: string[] = [];
+  for (let i = keys.length - 1; i >= 0; i--) {
+    if (seen.has(keys[i]!)) continue;
+    seen.add(keys[i]!);
+    kept.push(keys[i]!);
+  }
+  return kept.reverse();
+}
 
 /** The registry, name and version live in the key; null fields are left out (most are null). */
 function serialize(facts: VersionFacts): string {
@@ -97,16 +132,29 @@ function parseLine(key: string, json: string): VersionFacts | null {
   const at = key.lastIndexOf('@');
   if (space < 0 || at <= space + 1) return null;
   try {
-    const rest = JSON.parse(json) as Partial<VersionFacts>;
-    if (typeof rest !== 'object' || rest === null || Array.isArray(rest)) return null;
-    return deepFreeze({
+    const line = JSON.parse(json) as Partial<VersionFacts>;
+    if (typeof line !== 'object' || line === null || Array.isArray(line)) return null;
+    // Every field written out (a left-out field is null), in one order: one object shape
+    // for all facts, built without a spread, as a warm audit reads thousands of lines.
+    const facts: { -readonly [K in keyof VersionFacts]: VersionFacts[K] } = {
       name: key.slice(space + 1, at),
       version: key.slice(at + 1),
-      ...DEFAULTS,
-      ...rest,
-      scripts: rest.scripts ?? {},
+      scripts: line.scripts ?? {},
+      gypfile: line.gypfile ?? null,
+      hasInstallScript: line.hasInstallScript ?? null,
+      integrity: line.integrity ?? null,
+      shasum: line.shasum ?? null,
+      tarball: line.tarball ?? null,
+      signatures: line.signatures ?? null,
+      attestations: line.attestations ?? null,
+      publishedAt: line.publishedAt ?? null,
+      npmUser: line.npmUser ?? null,
+      repository: line.repository ?? null,
+      deprecated: line.deprecated ?? null,
       registry: key.slice(0, space),
-    });
+    };
+    if (line.verification) facts.verification = line.verification;
+    return deepFreeze(facts);
   } catch {
     return null;
   }

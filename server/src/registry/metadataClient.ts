@@ -95,7 +95,12 @@ export class MetadataClient {
   private readonly offline: boolean;
   private readonly timeoutMs: number;
   private readonly fetchOptions: Record<string, unknown>;
-  private readonly facts = new LRUCache<string, VersionFacts>({ max: 100_000 });
+  /**
+   * Facts in memory when there is no disk cache. With one, the disk cache's own map keeps
+   * the parsed facts, so a second store would only double the work of a warm audit (and
+   * an LRU of this size costs milliseconds just to construct).
+   */
+  private memoryOnly: LRUCache<string, VersionFacts> | null = null;
   private readonly packuments: LRUCache<string, Record<string, unknown>>;
   private readonly inflight = new Map<string, Promise<Record<string, unknown>>>();
   private readonly slots: Semaphore;
@@ -216,17 +221,14 @@ export class MetadataClient {
    */
   recordVerification(facts: VersionFacts, verification: VerificationRecord): VersionFacts {
     const updated = deepFreeze({ ...facts, verification });
-    const key = factsKey(facts.registry, facts.name, facts.version);
-    this.facts.set(key, updated);
+    this.remember(factsKey(facts.registry, facts.name, facts.version), updated);
     this.generation = ++lastGeneration;
-    // The disk cache is open by now whenever these facts came through lookup().
-    this.diskCache().then((disk) => disk?.set(key, updated)).catch(() => {});
     return updated;
   }
 
   /** Forgets everything: memory, the facts file and the HTTP cache. */
   async clearCache(): Promise<void> {
-    this.facts.clear();
+    this.memoryOnly?.clear();
     this.generation = ++lastGeneration;
     this.packuments.clear();
     this.histories.clear();
@@ -263,23 +265,34 @@ export class MetadataClient {
     const key = factsKey(registry, name, version);
     const usable = (f: VersionFacts | undefined): f is VersionFacts =>
       !!f && (!integrity || integrityAgrees(integrity, f));
-    const inMemory = this.facts.get(key);
+    const inMemory = this.memoryOnly?.get(key);
     if (usable(inMemory)) {
       this.counters.cacheHits++;
       return { ok: true, facts: inMemory, from: 'memory' };
     }
-    const onDisk = this.openDisk?.get(key);
-    if (usable(onDisk)) {
-      this.counters.diskHits++;
-      this.facts.set(key, onDisk);
-      // Moved from disk to memory, not changed: the generation stays.
-      return { ok: true, facts: onDisk, from: 'disk' };
+    // Read from the file's text now, or parsed by an earlier read: that is memory.
+    const onDisk = this.openDisk?.read(key);
+    if (onDisk && usable(onDisk.facts)) {
+      this.counters[onDisk.fromFile ? 'diskHits' : 'cacheHits']++;
+      return { ok: true, facts: onDisk.facts, from: onDisk.fromFile ? 'disk' : 'memory' };
     }
     // Only exact registry versions: a git URL, tarball URL, path or alias never reaches pacote.
     if (!semver.valid(version)) {
       return unsupportedSpec(name, version, 'not an exact registry version (git, file, URL or alias dependency); not fetched');
     }
     return null;
+  }
+
+  /** Keeps facts in the disk cache (written at flush()), or in memory when there is none. */
+  private remember(key: string, facts: VersionFacts): void {
+    if (this.openDisk) {
+      this.openDisk.set(key, facts);
+      this.memoryOnly?.delete(key);
+      return;
+    }
+    (this.memoryOnly ??= new LRUCache<string, VersionFacts>({ max: 100_000 })).set(key, facts);
+    // Facts met before the disk cache opened (a verdict recorded early) still reach the file.
+    if (this.cacheDir) this.diskCache().then((disk) => disk?.set(key, facts)).catch(() => {});
   }
 
   /** Opens the disk cache, so known() can answer from it. */
@@ -294,7 +307,6 @@ export class MetadataClient {
     const clean = semver.valid(version)!;
     const registry = this.config.registryFor(name);
     const key = factsKey(registry, name, version);
-    const disk = this.openDisk;
 
     const ctx: LookupContext = { name, version, registry, timeoutMs: this.timeoutMs };
     // Without an HTTP cache, make-fetch-happen would go to the network even in offline mode.
@@ -321,9 +333,8 @@ export class MetadataClient {
     if (facts.name !== name || (facts.version !== version && facts.version !== clean)) {
       return failure(ctx, 'garbage', `{registry} answered with the manifest of ${facts.name}@${facts.version}`);
     }
-    this.facts.set(key, facts);
+    this.remember(key, facts);
     this.generation = ++lastGeneration;
-    disk?.set(key, facts);
     return { ok: true, facts, from: 'registry' };
   }
 

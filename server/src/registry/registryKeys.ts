@@ -87,8 +87,15 @@ export function registryFetchOptions(config: RegistryConfig, timeoutMs: number, 
   };
 }
 
+/** Whether the answer names every key in `keyIds`. */
+function hasAll(keys: RegistryKeys, keyIds: readonly string[]): boolean {
+  return keyIds.every((id) => keys.ok && keys.keys.some((k) => k.keyid === id));
+}
+
 export class RegistryKeyStore {
   private readonly byRegistry = new Map<string, Promise<RegistryKeys>>();
+  /** Answers that have arrived, by the promise that brought them (peek() reads them without waiting). */
+  private readonly settled = new WeakMap<Promise<RegistryKeys>, RegistryKeys>();
   /** Registries whose answer came from the disk (and may be stale); cleared once asked afresh. */
   private readonly fromDisk = new Set<string>();
   private readonly timeoutMs: number;
@@ -105,15 +112,31 @@ export class RegistryKeyStore {
   async get(registry: string, keyIds: readonly string[] = []): Promise<RegistryKeys> {
     let pending = this.byRegistry.get(registry);
     if (!pending) {
-      pending = this.keptOrFetched(registry);
+      pending = this.settle(this.keptOrFetched(registry));
       this.byRegistry.set(registry, pending);
     }
     const keys = await pending;
-    if (keyIds.every((id) => keys.ok && keys.keys.some((k) => k.keyid === id))) return keys;
+    if (hasAll(keys, keyIds)) return keys;
     // Ask afresh once; callers that waited on the kept answer meanwhile get the fresh one too.
-    if (this.fromDisk.delete(registry)) this.byRegistry.set(registry, this.fetchAndKeep(registry));
+    if (this.fromDisk.delete(registry)) this.byRegistry.set(registry, this.settle(this.fetchAndKeep(registry)));
     const latest = this.byRegistry.get(registry)!;
     return latest === pending ? keys : latest;
+  }
+
+  /**
+   * What get() would answer without waiting: the keys once they are read and when no new
+   * request is due for `keyIds`; undefined otherwise (then call get()).
+   */
+  peek(registry: string, keyIds: readonly string[] = []): RegistryKeys | undefined {
+    const pending = this.byRegistry.get(registry);
+    const keys = pending && this.settled.get(pending);
+    if (!keys) return undefined;
+    return hasAll(keys, keyIds) || !this.fromDisk.has(registry) ? keys : undefined;
+  }
+
+  private settle(pending: Promise<RegistryKeys>): Promise<RegistryKeys> {
+    pending.then((keys) => this.settled.set(pending, keys), () => undefined);
+    return pending;
   }
 
   /** Forgets every answer, here and on disk. */
@@ -134,9 +157,14 @@ export class RegistryKeyStore {
     return this.fetchAndKeep(registry);
   }
 
+  /** Starts reading the answers kept on disk, so the first get() need not wait for the file. */
+  preload(): void {
+    if (this.opts.cacheDir) this.stored ??= readKeyedLines<StoredKeys>(join(this.opts.cacheDir, KEYS_FILE), KEYS_HEADER);
+  }
+
   private async kept(registry: string): Promise<StoredKeys | null> {
-    if (!this.opts.cacheDir) return null;
-    this.stored ??= readKeyedLines<StoredKeys>(join(this.opts.cacheDir, KEYS_FILE), KEYS_HEADER);
+    this.preload();
+    if (!this.stored) return null;
     const entry = (await this.stored).get(registry);
     if (typeof entry !== 'string') return entry ?? null;
     try {

@@ -6,6 +6,7 @@
  */
 import { relative, sep } from 'node:path';
 import type { TextEdit } from '../types';
+import { compareText } from '../../model/inventory';
 import { EditComposer, EditRefusedError, type LocalEdit } from './applyEdits';
 import {
   appendJsonItem,
@@ -120,7 +121,7 @@ export class EditSession {
 
   edits(): TextEdit[] {
     const result: TextEdit[] = [];
-    for (const [file, composer] of [...this.composers].sort(([a], [b]) => a.localeCompare(b))) {
+    for (const [file, composer] of [...this.composers].sort(([a], [b]) => compareText(a, b))) {
       for (const edit of composer.result()) result.push({ file, span: { start: edit.start, end: edit.end }, newText: edit.newText });
     }
     return result;
