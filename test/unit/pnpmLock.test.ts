@@ -11,6 +11,10 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { FileParseError, type Lockfile } from '../../server/src/model/inventory';
 import { parsePnpmLock } from '../../server/src/parse/pnpmLock';
+import { readMachineYaml, readYamlMapping } from '../../server/src/parse/lockfileYaml';
+import { parseSyml } from '@yarnpkg/parsers';
+import { generateProject } from '../bench/generate';
+import { pnpmLockText } from '../bench/writeLockfiles';
 import { LockGraph } from '../../server/src/parse/graph';
 import { LineIndex } from '../../server/src/parse/textPosition';
 import { SHARED_MISSING, sharedFixture } from '../support/sharedFixtures';
@@ -302,5 +306,80 @@ test('CRLF line endings: same packages, spans still on the keys', () => {
       assert.ok(pkg.id.startsWith(unquote(key)) && key.length > 0, `${name} ${pkg.id}: ${JSON.stringify(key)}`);
       assert.equal(crlf[pkg.span.start - 1], ' ');
     }
+  }
+});
+
+/**
+ * The fast YAML reader (lockfileYaml.ts) must read every file it accepts exactly as
+ * parseSyml (js-yaml, FAILSAFE) does, accept the lockfiles pnpm and Yarn Berry write, and
+ * leave everything unusual to js-yaml.
+ */
+test('lockfile YAML: the fast reader agrees with parseSyml, and steps aside for the unusual', (t) => {
+  const written: [string, string][] = [
+    ...['workspace-v9', 'workspace-v6', 'sources-v9'].map((name): [string, string] => [`made ${name}`, readFileSync(made(name, 'pnpm-lock.yaml'), 'utf8')]),
+    ['projects/pnpm-basic', readFileSync('test/fixtures/projects/pnpm-basic/pnpm-lock.yaml', 'utf8')],
+    ['safe-version/pnpm', readFileSync('test/fixtures/safe-version/pnpm/pnpm-lock.yaml', 'utf8')],
+    ['made yarn berry-workspace', readFileSync('test/fixtures/made/yarn/berry-workspace/yarn.lock', 'utf8')],
+    ['projects/yarn-berry', readFileSync('test/fixtures/projects/yarn-berry/yarn.lock', 'utf8')],
+    ['generated 1k (npm run bench)', pnpmLockText(generateProject(1000))],
+    ['malformed v9-truncated-before-snapshots', readFileSync(malformed('v9-truncated-before-snapshots.yaml'), 'utf8')],
+  ];
+  for (const [project, file] of [['vue-core', 'pnpm-lock.yaml'], ['vitepress', 'pnpm-lock.yaml'], ['prettier', 'yarn.lock']]) {
+    const path = sharedFixture('lockfiles', project!, file!);
+    if (path) written.push([project!, readFileSync(path, 'utf8')]);
+    else t.diagnostic(SHARED_MISSING);
+  }
+  let accepted = 0;
+  for (const [name, text] of written) {
+    const fast = readMachineYaml(text);
+    // Berry writes a key past 1024 characters in YAML's `? key` form, which the fast reader leaves to js-yaml.
+    if (!fast && /^\? /m.test(text)) continue;
+    assert.ok(fast, `${name}: written by pnpm or Yarn, so the fast reader reads it`);
+    assert.deepStrictEqual(fast, parseSyml(text), name);
+    accepted++;
+  }
+  assert.ok(accepted >= 7, `the fast reader read ${accepted} files`);
+
+  // What the writers produce that a small file may not show.
+  const forms = "lockfileVersion: '9.0'\n\nimporters:\n\n  .:\n    dependencies:\n      '@s/a':\n        specifier: ^1.0.0\n        version: 1.0.0(b@2.0.0)\n\npackages:\n\n  '@s/a@1.0.0':\n    resolution: {integrity: sha512-x==, tarball: https://r.example:8080/a.tgz}\n    engines: {node: ^14.17.0 || >=16.0.0, npm: '>=7'}\n    cpu: [x64, arm64]\n    os: []\n    deprecated: 'it''s old: use b'\n    hasBin: true\n\nsnapshots:\n\n  '@s/a@1.0.0(b@2.0.0)':\n    dependencies:\n      b: 2.0.0\n    transitivePeerDependencies:\n      - supports-color\n      - '@s/z'\n  b@2.0.0: {}\n  c@1.0.0:\n";
+  const read = readMachineYaml(`# written by a tool\n${forms}`);
+  assert.ok(read);
+  assert.deepStrictEqual(read, parseSyml(`# written by a tool\n${forms}`));
+
+  // Unusual texts: the fast reader declines, and readYamlMapping still gives js-yaml's reading or its error.
+  const unusual: [string, string][] = [
+    ['comment after a value', 'a: 1 # note\n'],
+    ['yarn 1 header', '# yarn lockfile v1\na: 1\n'],
+    ['escape', 'a: "x\\ty"\n'],
+    ['CRLF', 'a: 1\r\nb: 2\r\n'],
+    ['tab', 'a:\n\tb: 1\n'],
+    ['block scalar', 'a: |\n  text\n'],
+    ['anchor and alias', 'a: &x 1\nb: *x\n'],
+    ['four-space indentation', 'a:\n    b: 1\n'],
+    ['continued plain scalar', 'a: one\n  two\n'],
+    ['complex key', '? a\n: 1\n'],
+    ['flow over two lines', 'a: {b: 1,\n  c: 2}\n'],
+    ['nested flow', 'a: {b: {c: 1}}\n'],
+    ['document marker', '---\na: 1\n'],
+    ['trailing space', 'a: 1 \n'],
+    ['mapping inside a sequence', 'a:\n  - b: 1\n'],
+    ['__proto__ key', '__proto__: 1\n'],
+    ['unclosed quote', "a: 'x\n"],
+  ];
+  for (const [name, text] of unusual) {
+    assert.equal(readMachineYaml(text), null, name);
+    let ours: unknown;
+    let theirs: unknown;
+    try {
+      ours = readYamlMapping('/p/pnpm-lock.yaml', text, 'pnpm-lock.yaml');
+    } catch (error) {
+      ours = error instanceof FileParseError ? 'refused' : error;
+    }
+    try {
+      theirs = parseSyml(text);
+    } catch {
+      theirs = 'refused';
+    }
+    assert.deepStrictEqual(ours, theirs, name);
   }
 });

@@ -12,13 +12,13 @@
  * Why not the `yaml` Document: on a 20k-package 9.0 lockfile (6 MB) `yaml` took 1.4-1.9 s
  * with uniqueKeys off (11 s with its default duplicate-key check, quadratic in a map's size;
  * its CST Parser alone 1.0-1.4 s) against 0.15 s for js-yaml, the parser pnpm itself reads
- * lockfiles with; the whole audit must stay under 2 s. So values come from js-yaml (through
- * @yarnpkg/parsers' parseSyml: js-yaml with the FAILSAFE schema, every scalar a string) and
- * key spans from a scan of the machine-written key lines (0.3 s in all for that file); only
+ * lockfiles with; the whole audit must stay under 2 s. So values come from lockfileYaml.ts
+ * (a fast reader for the YAML pnpm writes, else js-yaml through @yarnpkg/parsers' parseSyml,
+ * FAILSAFE schema: every scalar a string) and key spans from a scan of the machine-written
+ * key lines; only
  * where the scan cannot place every key (hand-formatted YAML) does `yaml`'s Document.
  */
 import { basename } from 'node:path';
-import { parseSyml } from '@yarnpkg/parsers';
 import { isMap, isScalar, parseDocument } from 'yaml';
 import {
   FileParseError,
@@ -34,8 +34,8 @@ import {
   type Span,
 } from '../model/inventory';
 import { isRecord, rejectConflictMarkers, stringOrNull } from './lockJson';
+import { readYamlMapping } from './lockfileYaml';
 import { classifyResolved } from './sourceKind';
-import { LineIndex } from './textPosition';
 
 const SUPPORTED = 'lockfileVersion 6.0 and 6.1 (pnpm 8) and 9.0 (pnpm 9 and later)';
 const DEPENDENCY_BLOCKS = [
@@ -263,32 +263,6 @@ function refToKey9(name: string, ref: string): string | null {
 }
 
 // ------------------------------------------------------------------------- reading the text
-
-/**
- * YAML text -> its top-level mapping, with js-yaml (FAILSAFE schema: every scalar a string)
- * through @yarnpkg/parsers' parseSyml; shared with the Yarn Berry parser. A syntax error
- * becomes a FileParseError with its line.
- */
-export function readYamlMapping(file: string, text: string, what: string): Record<string, unknown> {
-  if (text.trim() === '') throw new FileParseError(file, `${what} is empty`, { start: 0, end: 0 });
-  try {
-    return parseSyml(text);
-  } catch (error) {
-    const mark = (error as { mark?: { position?: number } }).mark;
-    const reason = (error as { reason?: string }).reason ?? (error instanceof Error ? error.message.split('\n')[0] : String(error));
-    const truncated = text.endsWith('\n') ? '' : ' (the file does not end with a newline: truncated?)';
-    if (mark && typeof mark.position === 'number') {
-      // At the end of the stream js-yaml points past the text: show the last line instead.
-      const start = Math.max(0, Math.min(mark.position, text.length - 1));
-      const at = new LineIndex(text).positionAt(start);
-      throw new FileParseError(file, `${what} is not valid YAML: ${reason} at line ${at.line + 1}, column ${at.character + 1}${truncated}`, {
-        start,
-        end: Math.min(text.length, start + 1),
-      });
-    }
-    throw new FileParseError(file, `${what} is not a YAML mapping: ${reason}${truncated}`, { start: 0, end: Math.min(1, text.length) });
-  }
-}
 
 function lockfileFormat(file: string, text: string, what: string, version: unknown): Format {
   const line = /^lockfileVersion:[^\r\n]*/m.exec(text);

@@ -17,7 +17,7 @@ import { basename } from 'node:path';
 import { FileParseError, newLockedPackage, type DependencyKind, type EdgeKind, type FileProblem } from '../model/inventory';
 import type { LockEdge, LockedPackage, LockImporter, Lockfile, SourceKind, Span } from '../model/inventory';
 import { isRecord, rejectConflictMarkers, stringOrNull } from './lockJson';
-import { readYamlMapping } from './pnpmLock';
+import { readYamlMapping } from './lockfileYaml';
 import { classifyResolved, classifySpec } from './sourceKind';
 import { readClassicLockfile } from './yarnClassicSyntax';
 
