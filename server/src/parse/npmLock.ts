@@ -128,10 +128,14 @@ function installedName(path: string): string {
   return at >= 0 ? path.slice(at + 'node_modules/'.length) : path;
 }
 
+const NO_NAMES: ReadonlySet<string> = new Set();
+
 /** package-lock entries: node_modules lookup from the requiring package, peerDependenciesMeta. */
 function entryEdges(entry: Record<string, unknown>, from: string, installed: InstallTree, withDev: boolean): LockEdge[] {
-  const peerMeta = isRecord(entry.peerDependenciesMeta) ? entry.peerDependenciesMeta : {};
-  const optionalPeers = new Set(Object.keys(peerMeta).filter((name) => isRecord(peerMeta[name]) && peerMeta[name].optional === true));
+  const peerMeta = entry.peerDependenciesMeta;
+  const optionalPeers = isRecord(peerMeta)
+    ? new Set(Object.keys(peerMeta).filter((name) => isRecord(peerMeta[name]) && peerMeta[name].optional === true))
+    : NO_NAMES;
   return declaredEdges(entry, from, (name) => installed.resolve(from, name)?.id ?? null, { withDev, optionalPeers });
 }
 
