@@ -6,7 +6,8 @@
  * the CLI's one-shot form: it also reads npm's configuration and owns the caches.
  */
 import { auditInventory, declarations, type AuditReport } from './analysis/audit';
-import { assessProvenance, provenanceFindings, provenanceSummary } from './analysis/provenance';
+import { assessProvenance } from './analysis/provenance';
+import { provenanceFindings, provenanceSummary } from './analysis/provenanceFindings';
 import { versionKey } from './model/inventory';
 import { compareFindings } from './analysis/findings';
 import { checkEnvironment } from './policy/environment/environmentChecks';

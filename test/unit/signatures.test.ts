@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
-import { assessProvenance, provenanceFindings } from '../../server/src/analysis/provenance';
+import { assessProvenance } from '../../server/src/analysis/provenance';
+import { provenanceFindings } from '../../server/src/analysis/provenanceFindings';
 import { MetadataClient } from '../../server/src/registry/metadataClient';
 import { parseRegistryKeys, RegistryKeyStore, type RegistryKeys } from '../../server/src/registry/registryKeys';
 import { verifyRegistrySignatures, type SignedVersion } from '../../server/src/registry/signatures';

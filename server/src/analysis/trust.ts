@@ -125,3 +125,8 @@ export function describeMinutes(minutes: number): string {
   ].filter(Boolean);
   return parts.length ? parts.join(' ') : '0 minutes';
 }
+
+/** "a trusted publisher", "provenance", or neither, for messages. */
+export function evidenceText(evidence: TrustEvidence): string {
+  return evidence === 'trusted-publisher' ? 'a trusted publisher' : evidence === 'provenance' ? 'provenance' : 'neither trusted publisher nor provenance';
+}

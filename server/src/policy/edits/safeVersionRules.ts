@@ -11,7 +11,7 @@
  * presence is the evidence, and the verdict says so.
  */
 import type { ProvenanceFacts } from '../../analysis/provenance';
-import { packageSelector } from '../../analysis/provenance';
+import { packageSelector } from '../../analysis/provenanceFindings';
 import { INSTALL_HOOKS, scriptsFromManifest, type ScriptMap } from '../../analysis/installScripts';
 import { describeMinutes, detectDowngrade, releaseAge, trustEvidenceOf, type TrustEvidence } from '../../analysis/trust';
 import type { PublishedVersion } from '../../registry/publishHistory';
