@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { LockedPackage, Lockfile } from '../../server/src/model/inventory';
+import { FileParseError, type LockedPackage, type Lockfile } from '../../server/src/model/inventory';
 import { projectRoot, sharedFixture } from './sharedFixtures';
 
 /** Our own made and malformed fixtures of one tool (test/fixtures/{made,malformed}/<tool>). */
@@ -59,4 +59,35 @@ export function assertSameSet(actual: Iterable<string>, expected: Iterable<strin
   const missing = [...e].filter((k) => !a.has(k));
   const extra = [...a].filter((k) => !e.has(k));
   assert.deepEqual({ missing, extra }, { missing: [], extra: [] }, `${what}: sets differ`);
+}
+
+const REFUSED = 'refused';
+
+/**
+ * For texts a fast reader must decline: it returns null, and the parser's reading (`ours`,
+ * which then falls back to the tool's parser) is the tool's own (`theirs`): the same value,
+ * or both refuse. `oursMayRefuse`: ours may refuse what the tool reads (Yarn 1's parser
+ * hangs on some texts ours refuses first). A crash of ours is never taken for a refusal.
+ */
+export function assertDeclinedAndReadAlike(
+  cases: readonly (readonly [name: string, text: string])[],
+  readers: { fast: (text: string) => unknown; ours: (text: string) => unknown; theirs: (text: string) => unknown; oursMayRefuse?: boolean },
+): void {
+  for (const [name, text] of cases) {
+    assert.equal(readers.fast(text), null, name);
+    let ours: unknown;
+    let theirs: unknown;
+    try {
+      ours = readers.ours(text);
+    } catch (error) {
+      if (!(error instanceof FileParseError)) throw error;
+      ours = REFUSED;
+    }
+    try {
+      theirs = readers.theirs(text);
+    } catch {
+      theirs = REFUSED;
+    }
+    if (!(readers.oursMayRefuse && ours === REFUSED)) assert.deepStrictEqual(ours, theirs, name);
+  }
 }

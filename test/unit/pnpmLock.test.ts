@@ -18,7 +18,7 @@ import { pnpmLockText } from '../bench/writeLockfiles';
 import { LockGraph } from '../../server/src/parse/graph';
 import { LineIndex } from '../../server/src/parse/textPosition';
 import { SHARED_MISSING, sharedFixture } from '../support/sharedFixtures';
-import { byId, sourcesColumn, assertSameSet, truth, fixturePaths, loader } from '../support/lockfileTestKit';
+import { byId, sourcesColumn, assertSameSet, truth, fixturePaths, loader, assertDeclinedAndReadAlike } from '../support/lockfileTestKit';
 
 const { made, malformed } = fixturePaths('pnpm');
 const load = loader(parsePnpmLock);
@@ -366,20 +366,9 @@ test('lockfile YAML: the fast reader agrees with parseSyml, and steps aside for 
     ['__proto__ key', '__proto__: 1\n'],
     ['unclosed quote', "a: 'x\n"],
   ];
-  for (const [name, text] of unusual) {
-    assert.equal(readMachineYaml(text), null, name);
-    let ours: unknown;
-    let theirs: unknown;
-    try {
-      ours = readYamlMapping('/p/pnpm-lock.yaml', text, 'pnpm-lock.yaml');
-    } catch (error) {
-      ours = error instanceof FileParseError ? 'refused' : error;
-    }
-    try {
-      theirs = parseSyml(text);
-    } catch {
-      theirs = 'refused';
-    }
-    assert.deepStrictEqual(ours, theirs, name);
-  }
+  assertDeclinedAndReadAlike(unusual, {
+    fast: readMachineYaml,
+    ours: (text) => readYamlMapping('/p/pnpm-lock.yaml', text, 'pnpm-lock.yaml'),
+    theirs: parseSyml,
+  });
 });

@@ -16,7 +16,7 @@ import { parsePackageJson } from '../../server/src/parse/packageJson';
 import { LockGraph } from '../../server/src/parse/graph';
 import { LineIndex } from '../../server/src/parse/textPosition';
 import { SHARED_MISSING, sharedFixture } from '../support/sharedFixtures';
-import { byId, sourcesColumn, assertSameSet, truth, fixturePaths, loader } from '../support/lockfileTestKit';
+import { byId, sourcesColumn, assertSameSet, truth, fixturePaths, loader, assertDeclinedAndReadAlike } from '../support/lockfileTestKit';
 
 const { made, malformed } = fixturePaths('yarn');
 const load = loader(parseYarnLock);
@@ -354,20 +354,10 @@ test('yarn classic: the fast reader agrees with @yarnpkg/lockfile, and steps asi
     ['later lockfile version', '# yarn lockfile v2\na@^1:\n  version "1.0.0"\n'],
     ['byte order mark', '\ufeffa@^1:\n  version "1.0.0"\n'],
   ];
-  for (const [name, text] of unusual) {
-    assert.equal(readAsYarnWrites(text), null, name);
-    let ours: unknown;
-    let theirs: unknown;
-    try {
-      ours = readClassicLockfile('/p/yarn.lock', text, 'yarn.lock').object;
-    } catch (error) {
-      ours = error instanceof FileParseError ? 'refused' : error;
-    }
-    try {
-      theirs = yarn(text);
-    } catch {
-      theirs = 'refused';
-    }
-    if (ours !== 'refused') assert.deepStrictEqual(ours, theirs, name);
-  }
+  assertDeclinedAndReadAlike(unusual, {
+    fast: readAsYarnWrites,
+    ours: (text) => readClassicLockfile('/p/yarn.lock', text, 'yarn.lock').object,
+    theirs: yarn,
+    oursMayRefuse: true,
+  });
 });

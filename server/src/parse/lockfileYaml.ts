@@ -19,7 +19,7 @@
 
 import { parseSyml } from '@yarnpkg/parsers';
 import { FileParseError } from '../model/inventory';
-import { LineIndex } from './textPosition';
+import { closingQuoteWithoutEscapes, LineIndex } from './textPosition';
 
 type Node = Record<string, unknown> | unknown[];
 
@@ -193,12 +193,10 @@ function scalarAt(text: string, at: number, end: number, inFlow: boolean): strin
     }
   }
   if (first === 34 /* " */) {
-    const quote = text.indexOf('"', at + 1);
-    if (quote < 0 || quote >= end) return FAIL;
-    const value = text.slice(at + 1, quote);
-    if (value.includes('\\')) return FAIL;
+    const quote = closingQuoteWithoutEscapes(text, at, end);
+    if (quote < 0) return FAIL;
     scanned = quote + 1;
-    return value;
+    return text.slice(at + 1, quote);
   }
   if (at >= end || INDICATORS.includes(text[at]!)) return FAIL;
   let stop = at;

@@ -56,3 +56,15 @@ export function findConflictMarker(text: string): number {
   const match = /^(<{7}|={7}|>{7})(?: |$)/m.exec(text);
   return match ? match.index : -1;
 }
+
+/**
+ * Where the `"` that closes a double-quoted string starting at `at` is, when it closes
+ * before `end` (the line's end) and the string holds no backslash; -1 otherwise. The fast
+ * lockfile readers take such strings as they are and leave escapes to the tools' parsers.
+ */
+export function closingQuoteWithoutEscapes(text: string, at: number, end: number): number {
+  const close = text.indexOf('"', at + 1);
+  if (close < 0 || close >= end) return -1;
+  for (let i = at + 1; i < close; i++) if (text.charCodeAt(i) === 92 /* \\ */) return -1;
+  return close;
+}

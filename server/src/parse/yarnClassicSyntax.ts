@@ -16,7 +16,7 @@
  */
 import { parse as parseClassicLockfile } from '@yarnpkg/lockfile';
 import { FileParseError, type Span } from '../model/inventory';
-import { LineIndex } from './textPosition';
+import { closingQuoteWithoutEscapes, LineIndex } from './textPosition';
 
 /** A yarn.lock classic as Yarn reads it: key -> value, every key of an entry sharing its object. */
 export type ClassicObject = Record<string, unknown>;
@@ -109,12 +109,10 @@ let scanned = 0;
 function scalar(text: string, at: number, end: number): string | number | boolean | typeof FAIL {
   const first = text.charCodeAt(at);
   if (first === 34 /* " */) {
-    const close = text.indexOf('"', at + 1);
-    if (close < 0 || close >= end) return FAIL;
-    const inner = text.slice(at + 1, close);
-    if (inner.includes('\\')) return FAIL;
+    const close = closingQuoteWithoutEscapes(text, at, end);
+    if (close < 0) return FAIL;
     scanned = close + 1;
-    return inner;
+    return text.slice(at + 1, close);
   }
   let stop = at;
   for (; stop < end; stop++) {
