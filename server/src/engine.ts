@@ -32,7 +32,7 @@ export interface AnalyzeDeps {
   /** Parsed lockfiles kept across analyses of the same project (the editor's). */
   lockfileCache?: LockfileCache;
   /** Registry signatures, provenance attestations, trust downgrades, release age; null: off. */
-  provenance?: { tufRefresh: boolean; cacheDir: string | null; offline?: boolean; keys?: RegistryKeyStore; cacheTtlMs?: number } | null;
+  provenance?: { tufRefresh: boolean; cacheDir: string | null; offline?: boolean; keys?: RegistryKeyStore } | null;
 }
 
 export interface ProjectAnalysis {
@@ -86,7 +86,6 @@ async function assessProvenanceInto(report: AuditReport, settings: PolicySetting
     cacheDir: deps.provenance.cacheDir,
     ...(deps.provenance.offline !== undefined ? { offline: deps.provenance.offline } : {}),
     ...(deps.provenance.keys ? { keys: deps.provenance.keys } : {}),
-    ...(deps.provenance.cacheTtlMs !== undefined ? { cacheTtlMs: deps.provenance.cacheTtlMs } : {}),
     options: { downgradePolicy: settings.trustDowngrade.value, minimumReleaseAgeMinutes, now, tufRefresh: deps.provenance.tufRefresh },
   });
   for (const pkg of report.packages) pkg.provenance = facts.get(versionKey(pkg.name, pkg.version)) ?? null;
@@ -154,7 +153,7 @@ export async function runAudit(root: string, options: RunAuditOptions = {}): Pro
   });
   const provenanceOn = options.provenance !== false;
   const cacheDir = options.cacheDir ?? defaultCacheDir(env);
-  const ttl = options.cacheTtlMs !== undefined && options.cacheTtlMs !== null ? { cacheTtlMs: options.cacheTtlMs } : {};
+  const ttlMs = options.cacheTtlMs ?? undefined;
   const metadata = new MetadataClient({
     config,
     cacheDir,
@@ -167,10 +166,10 @@ export async function runAudit(root: string, options: RunAuditOptions = {}): Pro
     ...(options.concurrency ? { concurrency: options.concurrency } : {}),
     ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
     ...(options.retries !== undefined && options.retries !== null ? { retries: options.retries } : {}),
-    ...ttl,
+    ...(ttlMs !== undefined ? { cacheTtlMs: ttlMs } : {}),
   });
   const keys = provenanceOn
-    ? new RegistryKeyStore({ config, offline: options.offline ?? config.offline, cacheDir, ...(ttl.cacheTtlMs !== undefined ? { ttlMs: ttl.cacheTtlMs } : {}) })
+    ? new RegistryKeyStore({ config, offline: options.offline ?? config.offline, cacheDir, ...(ttlMs !== undefined ? { ttlMs } : {}) })
     : null;
   // The cache files are read while the lockfile is parsed, rather than waited for later.
   metadata.prepare().catch(() => undefined);
@@ -186,7 +185,6 @@ export async function runAudit(root: string, options: RunAuditOptions = {}): Pro
           cacheDir,
           keys,
           ...(options.offline !== undefined ? { offline: options.offline } : {}),
-          ...ttl,
         }
       : null,
     ...(options.now ? { now: options.now } : {}),

@@ -73,10 +73,8 @@ export interface ProvenanceDeps {
   offline?: boolean;
   options: ProvenanceOptions;
   onProgress?: (done: number, total: number) => void;
-  /** Registry keys kept across runs (the editor's, per project); absent: one store per run. */
+  /** Registry keys kept across runs (the editor's per project, the CLI's per run); absent: a store with the default TTL. */
   keys?: RegistryKeyStore;
-  /** How long registry keys kept in `cacheDir` are used (RegistryKeyStore's default otherwise). */
-  cacheTtlMs?: number;
 }
 
 interface RunContext {
@@ -100,7 +98,6 @@ export async function assessProvenance(reports: readonly ProvenanceSubject[], de
         config: deps.config,
         offline,
         cacheDir: deps.cacheDir,
-        ...(deps.cacheTtlMs !== undefined ? { ttlMs: deps.cacheTtlMs } : {}),
         ...(deps.options.timeoutMs ? { timeoutMs: deps.options.timeoutMs } : {}),
         ...(deps.options.retries !== undefined ? { retries: deps.options.retries } : {}),
       }),
@@ -136,7 +133,8 @@ export async function assessProvenance(reports: readonly ProvenanceSubject[], de
   // Each registry's keys once, before the versions: then most are assessed without waiting.
   const registries = new Set(toAssess.filter((r) => r.registryFacts && !verificationOf(r.registryFacts)?.signature).map((r) => deps.config.registryFor(r.name)));
   await Promise.all([...registries].map((registry) => ctx.keys.get(registry).catch(() => undefined)));
-  const waiting: ProvenanceSubject[] = [];
+  // Only versions with registry facts ever wait: assessAtHand answers for the others.
+  const waiting: { report: ProvenanceSubject; facts: VersionFacts }[] = [];
   for (const report of toAssess) {
     let facts: ProvenanceFacts | null;
     try {
@@ -145,12 +143,12 @@ export async function assessProvenance(reports: readonly ProvenanceSubject[], de
       facts = failed(err);
     }
     if (facts) record(report, facts);
-    else waiting.push(report);
+    else waiting.push({ report, facts: report.registryFacts! });
   }
-  await forEachLimited(waiting, Math.max(1, deps.options.concurrency ?? 16), async (report) => {
+  await forEachLimited(waiting, Math.max(1, deps.options.concurrency ?? 16), async ({ report, facts: versionFacts }) => {
     let facts: ProvenanceFacts;
     try {
-      facts = await assessOne(report, ctx);
+      facts = await assessLater(report, versionFacts, ctx);
     } catch (err) {
       facts = failed(err);
     }
@@ -199,9 +197,8 @@ function assessAtHand(report: ProvenanceSubject, ctx: RunContext): ProvenanceFac
   return now && conclude(report, facts, cached, now, ctx.deps);
 }
 
-async function assessOne(report: ProvenanceSubject, ctx: RunContext): Promise<ProvenanceFacts> {
-  const facts = report.registryFacts;
-  if (!facts) return unavailable(`registry metadata unavailable${report.error ? `: ${report.error}` : ''}`);
+/** The version's facts once what they need has arrived (keys, attestations, publish history). */
+async function assessLater(report: ProvenanceSubject, facts: VersionFacts, ctx: RunContext): Promise<ProvenanceFacts> {
   const cached = verificationOf(facts);
   return conclude(report, facts, cached, await gather(report, facts, cached, ctx), ctx.deps);
 }

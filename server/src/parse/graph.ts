@@ -34,7 +34,6 @@ interface EdgeRows extends Rows {
 }
 
 export class LockGraph {
-  private readonly byId = new Map<string, LockedPackage>();
   private readonly indexOf = new Map<string, number>();
   private readonly packages: LockedPackage[];
   /** Forward edges per package, and per importer (rows in lockfile.importers order). */
@@ -54,10 +53,7 @@ export class LockGraph {
   constructor(readonly lockfile: Lockfile) {
     this.packages = lockfile.packages;
     const n = this.packages.length;
-    this.packages.forEach((pkg, i) => {
-      this.byId.set(pkg.id, pkg);
-      this.indexOf.set(pkg.id, i);
-    });
+    this.packages.forEach((pkg, i) => this.indexOf.set(pkg.id, i));
     this.edges = this.rows(this.packages.map((pkg) => pkg.edges));
     this.importerEdges = this.rows(lockfile.importers.map((importer) => importer.edges));
     this.dependents = reverse(this.edges, n);
@@ -74,10 +70,6 @@ export class LockGraph {
     this.shortestPaths = new Array(n);
     this.labels = new Array(n);
     this.classify();
-  }
-
-  get(id: string): LockedPackage | undefined {
-    return this.byId.get(id);
   }
 
   /**
@@ -106,12 +98,7 @@ export class LockGraph {
     return paths;
   }
 
-  /** The shortest path from an importer to `id`, or null when no importer reaches it. */
-  shortestPathTo(id: string): string[] | null {
-    const index = this.indexOf.get(id);
-    return index === undefined ? null : this.shortestPath(index);
-  }
-
+  /** The shortest path from an importer to package `index`, or null when no importer reaches it. */
   private shortestPath(index: number): string[] | null {
     const cached = this.shortestPaths[index];
     if (cached !== undefined) return cached;
