@@ -161,7 +161,7 @@ export async function runAudit(root: string, options: RunAuditOptions = {}): Pro
     // One run asks for every version of a name at once and keeps the facts and the publish
     // history it needs, so a packument is not needed again: keep few (a cold 20k audit held
     // 800 MB of them at the editor's 256 MB budget, counted from wire sizes).
-    packumentCacheBytes: 32 * 1024 * 1024,
+    packumentCacheBytes: 1,
     ...(options.offline !== undefined ? { offline: options.offline } : {}),
     ...(options.concurrency ? { concurrency: options.concurrency } : {}),
     ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),

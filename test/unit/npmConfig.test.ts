@@ -189,7 +189,7 @@ test('an untrusted project cannot redirect the registry or plant credentials', a
     assert.equal(untrusted.files.user, userRc, 'a project userconfig= is ignored too');
     assert.equal(untrusted.registryFor('@corp/x'), 'https://user.example/');
     assert.equal(untrusted.strictSSL, true);
-    assert.equal(untrusted.fetchOptions.httpsProxy, null);
+    assert.equal(untrusted.fetchOptions.httpsProxy, undefined, 'the project https-proxy is not handed on');
     assert.ok(!Object.keys(untrusted.fetchOptions).some((k) => k.startsWith('//evil')));
     assert.deepEqual(untrusted.ignoreScripts, { value: true, source: join(s.project, '.npmrc'), layer: 'project' });
     assert.deepEqual([...untrusted.ignoredProjectKeys].sort(), [
@@ -226,6 +226,11 @@ test('TLS and proxy settings pass through; relative paths resolve in the project
     assert.equal(c.fetchOptions.noProxy, 'localhost,.internal');
     assert.equal(c.fetchOptions['//reg.example/:certfile'], join(s.project, 'client.crt'));
     assert.equal(c.fetchOptions.cache, undefined, "npm's cache dir is not handed on");
+    // Only the options that shape a request: every request copies the options several times.
+    assert.equal(c.fetchOptions.save, undefined);
+    assert.equal(c.fetchOptions.editor, undefined);
+    assert.equal(c.fetchOptions.localAddress, undefined, 'unset options are left out');
+    assert.ok(Object.keys(c.fetchOptions).length < 25, Object.keys(c.fetchOptions).join(' '));
     assert.deepEqual(c.problems, []);
   } finally {
     await rm(s.root, { recursive: true, force: true });

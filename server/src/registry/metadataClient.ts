@@ -372,7 +372,12 @@ function isPackument(p: unknown): p is Record<string, unknown> {
 /** A counting semaphore: at most `size` tasks run at once, in arrival order. */
 class Semaphore {
   private active = 0;
-  private readonly waiting: (() => void)[] = [];
+  /**
+   * Waiters from `next` on. A cold audit queues one per package (20k); shift() on an array
+   * that long copies it every time (V8 cannot trim large arrays in place): 0.2 s per 20k.
+   */
+  private waiting: (() => void)[] = [];
+  private next = 0;
 
   constructor(private readonly size: number) {}
 
@@ -383,7 +388,20 @@ class Semaphore {
       return await task();
     } finally {
       this.active--;
-      this.waiting.shift()?.();
+      this.wakeOne();
     }
+  }
+
+  private wakeOne(): void {
+    if (this.next >= this.waiting.length) return;
+    const resolve = this.waiting[this.next++]!;
+    if (this.next === this.waiting.length) {
+      this.waiting = [];
+      this.next = 0;
+    } else if (this.next >= 1024 && this.next * 2 >= this.waiting.length) {
+      this.waiting = this.waiting.slice(this.next);
+      this.next = 0;
+    }
+    resolve();
   }
 }

@@ -76,9 +76,10 @@ export interface RegistryConfig {
   /** The registry npm would fetch this package from (scoped registries, `scope`), trailing slash. */
   registryFor(packageName: string): string;
   /**
-   * Flat options for pacote / npm-registry-fetch as npm passes them, including the
-   * `//host/path/:_authToken`-style keys verbatim: npm-registry-fetch sends each credential
-   * only to URLs under its own host and path. `cache` is left out: callers choose their own.
+   * Flat options for pacote / npm-registry-fetch as npm passes them, the ones that shape a
+   * request (FETCH_OPTION_KEYS), including the `//host/path/:_authToken`-style keys verbatim:
+   * npm-registry-fetch sends each credential only to URLs under its own host and path.
+   * `cache` is left out: callers choose their own.
    */
   fetchOptions: Readonly<Record<string, unknown>>;
   ignoreScripts: { value: boolean; source: string | null; layer: ConfigLayer };
@@ -124,6 +125,33 @@ const LAYERS: ConfigLayer[] = ['cli', 'env', 'project', 'user', 'global', 'built
 const FILE_LAYERS = new Set<ConfigLayer>(['project', 'user', 'global', 'builtin']);
 const CREDENTIAL_SUFFIXES = ['_authToken', '_auth', '_password', 'username', 'certfile', 'keyfile'];
 const LEGACY_AUTH_KEYS = ['_authToken', '_authtoken', '-authtoken', '_auth', '_password', 'username'];
+
+/**
+ * The flat options that reach the network code (pacote, npm-registry-fetch, make-fetch-happen,
+ * @npmcli/agent), besides the `//host/:cred` and `@scope:registry` keys. npm hands those
+ * libraries all ~130 flat options, and each request spreads them into new objects several
+ * times (`{ ...defaultOpts, ...opts }`): past ~100 keys V8 builds such an object one slow
+ * property at a time, 0.3 ms and a quarter megabyte of garbage per spread, which made a cold
+ * 20k audit spend half its time copying options and peak at 750 MB (npm run bench). The rest
+ * of npm's config (editor, save, audit, diff...) never changes a registry request, and the
+ * `allow-*` and TUF options only matter to fetchers and checks this tool never uses. Unset
+ * (null) options are left out too: the libraries read them as `opts.x || default`.
+ */
+const FETCH_OPTION_KEYS = [
+  'registry', 'scope', 'projectScope', 'replaceRegistryHost', '_auth', 'authType', 'otp',
+  'ca', 'cert', 'key', 'strictSSL', 'proxy', 'httpsProxy', 'noProxy', 'localAddress',
+  'maxSockets', 'userAgent', 'timeout', 'retry', 'offline', 'preferOffline', 'preferOnline',
+  'before', 'defaultTag',
+];
+
+function fetchOptionsOf(flat: Record<string, unknown>): Record<string, unknown> {
+  const options: Record<string, unknown> = {};
+  for (const key of FETCH_OPTION_KEYS) if (flat[key] !== undefined && flat[key] !== null) options[key] = flat[key];
+  for (const key of Object.keys(flat)) {
+    if (key.startsWith('//') || /^@.*:registry$/i.test(key)) options[key] = flat[key];
+  }
+  return options;
+}
 
 /** Keys an untrusted project `.npmrc` may not set: each can redirect traffic or exfiltrate `${VAR}`s. */
 function isNetworkKey(key: string): boolean {
@@ -345,7 +373,7 @@ async function loadNow(opts: LoadRegistryConfigOptions): Promise<RegistryConfig>
   const result: RegistryConfig = {
     defaultRegistry,
     registryFor,
-    fetchOptions: Object.freeze(flat),
+    fetchOptions: Object.freeze(fetchOptionsOf(flat)),
     ignoreScripts: {
       value: flat.ignoreScripts === true,
       source: sourceText(ignoreOrigin),
