@@ -1,44 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { loadRegistryConfig, type LoadRegistryConfigOptions } from '../../server/src/registry/npmConfig';
+import { loadRegistryConfig } from '../../server/src/registry/npmConfig';
 import { MetadataClient } from '../../server/src/registry/metadataClient';
 import { startLoopbackRegistry } from '../support/loopbackRegistry';
+import { npmrcSandbox as sandbox, type NpmrcSandbox } from '../support/npmrcSandbox';
 import { projectRoot } from '../support/sharedFixtures';
-
-interface Sandbox {
-  root: string;
-  project: string;
-  home: string;
-  prefix: string;
-  env: NodeJS.ProcessEnv;
-  write(file: string, text: string): Promise<string>;
-  load(extra?: Partial<LoadRegistryConfigOptions>): ReturnType<typeof loadRegistryConfig>;
-}
-
-/** A project, a HOME and a global prefix of its own, so no real ~/.npmrc or /usr/etc/npmrc leaks in. */
-async function sandbox(env: NodeJS.ProcessEnv = {}): Promise<Sandbox> {
-  const root = await mkdtemp(join(tmpdir(), 'ig-npmrc-'));
-  const project = join(root, 'project');
-  const home = join(root, 'home');
-  const prefix = join(root, 'prefix');
-  await mkdir(project, { recursive: true });
-  await mkdir(home, { recursive: true });
-  await mkdir(join(prefix, 'etc'), { recursive: true });
-  await writeFile(join(project, 'package.json'), '{"name":"p","version":"1.0.0"}');
-  const fullEnv = { HOME: home, PREFIX: prefix, ...env };
-  return {
-    root, project, home, prefix, env: fullEnv,
-    async write(file, text) {
-      await writeFile(file, text);
-      return file;
-    },
-    load: (extra = {}) => loadRegistryConfig({ projectDir: project, env: fullEnv, ...extra }),
-  };
-}
 
 test('project beats user beats global; env beats files; --registry beats all', async () => {
   const s = await sandbox();
@@ -277,7 +246,7 @@ test('malformed config never throws and lists its problems', async () => {
   }
 });
 
-async function writeMalformed(s: Sandbox): Promise<void> {
+async function writeMalformed(s: NpmrcSandbox): Promise<void> {
   await s.write(join(s.project, '.npmrc'), [
     '\u0000\u0001 binary junk ]]] [[[',
     '_authToken=unscoped-secret',

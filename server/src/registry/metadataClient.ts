@@ -13,6 +13,7 @@ import semver from 'semver';
 import { versionKey } from '../model/inventory';
 import { FactsCache, factsKey } from './factsCache';
 import type { RegistryConfig } from './npmConfig';
+import { registryAgent } from './registryAgent';
 import {
   classifyRegistryError, failure, offlineMiss, unsupportedSpec, versionMissing,
   type LookupContext, type LookupFailure,
@@ -135,6 +136,7 @@ export class MetadataClient {
       cache: this.httpCacheDir ?? undefined,
       offline: this.offline,
       timeout: this.timeoutMs,
+      agent: registryAgent(opts.config.fetchOptions, this.timeoutMs),
       retry: {
         retries: opts.retries ?? opts.config.fetchRetries,
         factor: 2,

@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { redactUrl } from './configDescribe';
 import { readKeyedLines, writeKeyedLines } from './keyedLinesFile';
 import type { RegistryConfig } from './npmConfig';
+import { registryAgent } from './registryAgent';
 import { DEFAULT_HISTORY_TTL_MS } from './publishHistory';
 
 export interface RegistryKey {
@@ -74,13 +75,14 @@ export function npmRegistryFetch(): RegistryFetch {
   return registryFetch;
 }
 
-/** Options for npm-registry-fetch: npm's flat config, no HTTP cache, our timeout and retries. */
+/** Options for npm-registry-fetch: npm's flat config, no HTTP cache, our timeout and retries, one agent per origin. */
 export function registryFetchOptions(config: RegistryConfig, timeoutMs: number, retries: number): Record<string, unknown> {
   return {
     ...config.fetchOptions,
     cache: undefined,
     offline: false,
     timeout: timeoutMs,
+    agent: registryAgent(config.fetchOptions, timeoutMs),
     retry: { retries, factor: 2, minTimeout: 250, maxTimeout: 2000 },
     // The body is checked by the caller; an integrity option would make the fetch compare it to something else.
     integrity: null,
