@@ -124,6 +124,8 @@ export interface RunAuditOptions {
   /** Refresh the Sigstore trusted root through TUF when the network allows (default true). */
   tufRefresh?: boolean;
   onProgress?: (done: number, total: number) => void;
+  /** Called once, when the first packument request is about to be sent. */
+  onFirstRegistryRequest?: () => void;
 }
 
 export interface AuditRun extends ProjectAnalysis {
@@ -167,6 +169,7 @@ export async function runAudit(root: string, options: RunAuditOptions = {}): Pro
     ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
     ...(options.retries !== undefined && options.retries !== null ? { retries: options.retries } : {}),
     ...(ttlMs !== undefined ? { cacheTtlMs: ttlMs } : {}),
+    ...(options.onFirstRegistryRequest ? { onFirstRequest: options.onFirstRegistryRequest } : {}),
   });
   const keys = provenanceOn
     ? new RegistryKeyStore({ config, offline: options.offline ?? config.offline, cacheDir, ...(ttlMs !== undefined ? { ttlMs } : {}) })

@@ -73,6 +73,8 @@ export interface MetadataClientOptions {
   /** How long a publish history kept on disk is used without asking again. Default a week. */
   cacheTtlMs?: number;
   onProgress?: (done: number, total: number) => void;
+  /** Called once, just before the first packument request is sent (a run the caches could not answer). */
+  onFirstRequest?: () => void;
 }
 
 export interface MetadataStats {
@@ -112,6 +114,8 @@ export class MetadataClient {
   private readonly histories = new LRUCache<string, PublishHistory>({ maxSize: 1_000_000, sizeCalculation: (h) => Math.max(1, h.versions.size) });
   private historyDisk: Promise<PublishHistoryCache | null> | null = null;
   private readonly counters: MetadataStats = { requests: 0, cacheHits: 0, diskHits: 0, failures: 0 };
+  /** A packument request was started (onFirstRequest has been called). */
+  private requested = false;
   /** Unique across clients, so a memo made with one client never matches another's. */
   private generation = ++lastGeneration;
 
@@ -353,6 +357,10 @@ export class MetadataClient {
     if (pending) {
       this.counters.cacheHits++;
       return pending;
+    }
+    if (!this.requested) {
+      this.requested = true;
+      this.opts.onFirstRequest?.();
     }
     pending = this.slots.run(() => {
       if (!this.packuments.has(cacheKey)) this.counters.requests++;
