@@ -2,11 +2,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { loadRegistryConfig, type RegistryConfig } from '../../server/src/registry/npmConfig';
 import { MetadataClient, type LookupResult } from '../../server/src/registry/metadataClient';
 import { FactsCache, FACTS_FILE, factsKey } from '../../server/src/registry/factsCache';
 import { factsFromManifest, integrityAgrees, normalizeRepository, LIFECYCLE_SCRIPTS } from '../../server/src/registry/versionFacts';
+import { FAILURES_BEFORE_PAUSE } from '../../server/src/registry/unreachableRegistries';
 import { startLoopbackRegistry, type LoopbackRegistry } from '../support/loopbackRegistry';
 import { loadSharedManifests } from '../support/sharedManifests';
 import { SHARED_MISSING } from '../support/sharedFixtures';
@@ -154,6 +156,53 @@ test('a hanging registry times out after timeoutMs', async () => {
     assert.equal(!r.ok && r.kind, 'timeout');
     assert.match(!r.ok ? r.message : '', /did not answer within 300 ms/);
     assert.ok(elapsed >= 250 && elapsed < 2000, `${elapsed} ms`);
+  } finally {
+    await reg.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a registry that refuses connections is asked a few times, then not until the pause ends; another registry is unaffected', async () => {
+  const live = await startLoopbackRegistry({ manifests: [{ name: '@live/a', version: '1.0.0', dist: { integrity: 'sha512-AA==' } }] });
+  const closed = createServer();
+  await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+  const refused = `http://127.0.0.1:${(closed.address() as AddressInfo).port}/`;
+  await new Promise((resolve) => closed.close(resolve));
+  const dir = await mkdtemp(join(tmpdir(), 'ig-meta-'));
+  try {
+    await mkdir(join(dir, 'home'));
+    await writeFile(join(dir, 'home', '.npmrc'), `@live:registry=${live.url}\n`);
+    const config = await loadRegistryConfig({ projectDir: dir, env: { HOME: join(dir, 'home'), PREFIX: join(dir, 'prefix') }, registryOverride: refused });
+    const client = new MetadataClient({ config, cacheDir: null, retries: 0, concurrency: 1, unreachablePauseMs: 300 });
+    const names = Array.from({ length: 20 }, (_, i) => ({ name: `pkg${i}`, version: '1.0.0' }));
+    const results = [...(await client.lookupAll([...names, { name: '@live/a', version: '1.0.0' }])).values()];
+    const messages = results.flatMap((r) => (r.ok ? [] : [r.message]));
+    assert.equal(results.filter((r) => r.ok).length, 1, 'the scoped registry still answers');
+    assert.equal(messages.length, 20);
+    assert.ok(messages.every((m) => m.includes('ECONNREFUSED')), messages[0]);
+    const notAsked = messages.filter((m) => m.includes('not asked'));
+    assert.equal(notAsked.length, 20 - FAILURES_BEFORE_PAUSE, messages.join('\n'));
+    assert.match(notAsked[0]!, /^pkg\d+@1\.0\.0: not asked: registry http:\/\/127\.0\.0\.1:\d+\/ could not be reached \(3 requests failed: ECONNREFUSED\)/);
+    assert.equal(client.stats().requests, FAILURES_BEFORE_PAUSE + 1);
+
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    const again = await client.lookup('pkg-later', '1.0.0');
+    assert.ok(!again.ok && !again.message.includes('not asked'), 'asked again once the pause is over');
+    assert.equal(client.stats().requests, FAILURES_BEFORE_PAUSE + 2);
+  } finally {
+    await live.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a registry that answers, even only errors, is never paused', async () => {
+  const reg = await startLoopbackRegistry({ manifests: [] });
+  const { dir, config } = await setup(reg);
+  try {
+    const client = new MetadataClient({ config, cacheDir: null, retries: 0, concurrency: 1 });
+    const results = await client.lookupAll(Array.from({ length: 6 }, (_, i) => ({ name: `gone${i}`, version: '1.0.0' })));
+    assert.deepEqual([...results.values()].map((r) => !r.ok && r.kind), Array(6).fill('not-found'));
+    assert.equal(reg.requests.length, 6);
   } finally {
     await reg.close();
     await rm(dir, { recursive: true, force: true });

@@ -14,6 +14,7 @@ import { versionKey } from '../model/inventory';
 import { FactsCache, factsKey } from './factsCache';
 import type { RegistryConfig } from './npmConfig';
 import { registryAgent } from './registryAgent';
+import { UnreachableRegistries } from './unreachableRegistries';
 import {
   classifyRegistryError, failure, offlineMiss, unsupportedSpec, versionMissing,
   type LookupContext, type LookupFailure,
@@ -75,6 +76,8 @@ export interface MetadataClientOptions {
   onProgress?: (done: number, total: number) => void;
   /** Called once, just before the first packument request is sent (a run the caches could not answer). */
   onFirstRequest?: () => void;
+  /** How long a registry that cannot be reached is not asked (unreachableRegistries.ts). Default 30 s. */
+  unreachablePauseMs?: number;
 }
 
 export interface MetadataStats {
@@ -116,6 +119,7 @@ export class MetadataClient {
   private readonly counters: MetadataStats = { requests: 0, cacheHits: 0, diskHits: 0, failures: 0 };
   /** A packument request was started (onFirstRequest has been called). */
   private requested = false;
+  private readonly unreachable: UnreachableRegistries;
   /** Unique across clients, so a memo made with one client never matches another's. */
   private generation = ++lastGeneration;
 
@@ -126,6 +130,7 @@ export class MetadataClient {
     this.offline = opts.offline ?? opts.config.offline;
     this.timeoutMs = opts.timeoutMs ?? (opts.config.originOf('fetch-timeout') ? opts.config.fetchTimeoutMs : 30_000);
     this.slots = new Semaphore(Math.max(1, opts.concurrency ?? 16));
+    this.unreachable = new UnreachableRegistries(opts.unreachablePauseMs);
     this.packuments = new LRUCache<string, Record<string, unknown>>({
       maxSize: opts.packumentCacheBytes ?? 256 * 1024 * 1024,
       // Parsed JSON takes a few times its wire size; unknown sizes count as 1 MB.
@@ -317,12 +322,14 @@ export class MetadataClient {
     const ctx: LookupContext = { name, version, registry, timeoutMs: this.timeoutMs };
     // Without an HTTP cache, make-fetch-happen would go to the network even in offline mode.
     if (this.offline && !this.httpCacheDir) return offlineMiss(ctx);
+    const notAsked = this.unreachable.skip(ctx);
+    if (notAsked) return notAsked;
 
     let packument: Record<string, unknown>;
     try {
       packument = await this.packument(name, registry);
     } catch (err) {
-      return classifyRegistryError(err, ctx);
+      return (err === REGISTRY_PAUSED && this.unreachable.skip(ctx)) || classifyRegistryError(err, ctx);
     }
     if (!isPackument(packument)) {
       return failure(ctx, 'garbage', '{registry} answered with something that is not a packument');
@@ -363,16 +370,30 @@ export class MetadataClient {
       this.opts.onFirstRequest?.();
     }
     pending = this.slots.run(() => {
+      // Queued before the registry was found unreachable: not sent either.
+      if (this.unreachable.paused(registry)) return Promise.reject(REGISTRY_PAUSED);
       if (!this.packuments.has(cacheKey)) this.counters.requests++;
       // RegistryFetcher directly: pacote.packument() would pick a git or file fetcher for other specs.
       const Fetcher = RegistryFetcher();
-      return new Fetcher(name, this.fetchOptions).packument();
+      return new Fetcher(name, this.fetchOptions).packument().then(
+        (packument) => {
+          this.unreachable.succeeded(registry);
+          return packument;
+        },
+        (err: unknown) => {
+          this.unreachable.failed(registry, err);
+          throw err;
+        },
+      );
     });
     this.inflight.set(cacheKey, pending);
     pending.finally(() => this.inflight.delete(cacheKey)).catch(() => {});
     return pending;
   }
 }
+
+/** Thrown instead of sending a request to a registry that is paused as unreachable. */
+const REGISTRY_PAUSED = new Error('registry paused as unreachable');
 
 function isPackument(p: unknown): p is Record<string, unknown> {
   return typeof p === 'object' && p !== null && typeof (p as Record<string, unknown>).versions === 'object' &&
