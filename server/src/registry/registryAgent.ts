@@ -12,8 +12,14 @@
  */
 import { lookup } from 'node:dns';
 import type { Agent } from 'node:http';
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { getAgent } = require('@npmcli/agent') as { getAgent(url: string, options: Record<string, unknown>): Agent };
+type GetAgent = (url: string, options: Record<string, unknown>) => Agent;
+let getAgentOnce: GetAgent | null = null;
+/** Loaded with the first request, like pacote: a run the caches answer never needs it. */
+function getAgent(url: string, options: Record<string, unknown>): Agent {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  getAgentOnce ??= (require('@npmcli/agent') as { getAgent: GetAgent }).getAgent;
+  return getAgentOnce(url, options);
+}
 
 /** What minipass-fetch accepts as `agent`: called with each request's parsed URL. */
 export type AgentForUrl = (url: URL) => Agent;
