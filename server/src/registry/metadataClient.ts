@@ -64,7 +64,7 @@ export interface MetadataClientOptions {
   retries?: number;
   /** First retry delay; doubles each retry. Default 250 ms. */
   retryMinTimeoutMs?: number;
-  /** Budget for packuments kept in memory, estimated from their size on the wire. Default 256 MB. */
+  /** Budget for packuments kept in memory, estimated from their size on the wire; 0: keep none. Default 256 MB. */
   packumentCacheBytes?: number;
   /**
    * Keep each fetched packument's publish history for trust-downgrade checks (provenance on),
@@ -132,7 +132,7 @@ export class MetadataClient {
     this.slots = new Semaphore(Math.max(1, opts.concurrency ?? 16));
     this.unreachable = new UnreachableRegistries(opts.unreachablePauseMs);
     this.packuments = new LRUCache<string, Record<string, unknown>>({
-      maxSize: opts.packumentCacheBytes ?? 256 * 1024 * 1024,
+      maxSize: Math.max(1, opts.packumentCacheBytes ?? 256 * 1024 * 1024),
       // Parsed JSON takes a few times its wire size; unknown sizes count as 1 MB.
       sizeCalculation: (p) => Math.max(1, Number(p._contentLength ?? 1_000_000) * 4),
     });
@@ -140,7 +140,7 @@ export class MetadataClient {
     this.fetchOptions = {
       ...opts.config.fetchOptions,
       fullMetadata: true,
-      packumentCache: this.packuments,
+      ...(opts.packumentCacheBytes === 0 ? {} : { packumentCache: this.packuments }),
       // No cache path means make-fetch-happen stores nothing (and never writes into ~/.npm).
       cache: this.httpCacheDir ?? undefined,
       offline: this.offline,
