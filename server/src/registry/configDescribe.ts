@@ -3,7 +3,7 @@
  * Secrets never appear: credential values are replaced, and URLs lose their userinfo
  * (`https://user:pass@host/` is a common way to put basic auth into `registry=`).
  */
-import type { ConfigOrigin, RegistryConfig } from './npmConfig';
+import { isScopedRegistryKey, type ConfigOrigin, type RegistryConfig } from './npmConfig';
 
 /** A URL with any `user:password@` replaced, for messages and logs. */
 export function redactUrl(url: string): string {
@@ -29,7 +29,7 @@ export function describeConfig(config: RegistryConfig): string {
     lines.push(`${label}: ${show(value)} (${originText(config.originOf(key))})`);
   };
   entry('registry', config.defaultRegistry, 'registry');
-  for (const key of Object.keys(flat).filter((k) => /^@.*:registry$/i.test(k)).sort()) {
+  for (const key of Object.keys(flat).filter(isScopedRegistryKey).sort()) {
     entry(key, flat[key], key);
   }
   for (const auth of config.authEntries) {

@@ -322,8 +322,6 @@ export class MetadataClient {
     const ctx: LookupContext = { name, version, registry, timeoutMs: this.timeoutMs };
     // Without an HTTP cache, make-fetch-happen would go to the network even in offline mode.
     if (this.offline && !this.httpCacheDir) return offlineMiss(ctx);
-    const notAsked = this.unreachable.skip(ctx);
-    if (notAsked) return notAsked;
 
     let packument: Record<string, unknown>;
     try {
@@ -365,12 +363,13 @@ export class MetadataClient {
       this.counters.cacheHits++;
       return pending;
     }
+    // Not sent to a registry found unreachable, whether asked now or queued before it was.
+    if (this.unreachable.paused(registry)) return Promise.reject(REGISTRY_PAUSED);
     if (!this.requested) {
       this.requested = true;
       this.opts.onFirstRequest?.();
     }
     pending = this.slots.run(() => {
-      // Queued before the registry was found unreachable: not sent either.
       if (this.unreachable.paused(registry)) return Promise.reject(REGISTRY_PAUSED);
       if (!this.packuments.has(cacheKey)) this.counters.requests++;
       // RegistryFetcher directly: pacote.packument() would pick a git or file fetcher for other specs.

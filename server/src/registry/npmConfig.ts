@@ -126,6 +126,16 @@ const FILE_LAYERS = new Set<ConfigLayer>(['project', 'user', 'global', 'builtin'
 const CREDENTIAL_SUFFIXES = ['_authToken', '_auth', '_password', 'username', 'certfile', 'keyfile'];
 const LEGACY_AUTH_KEYS = ['_authToken', '_authtoken', '-authtoken', '_auth', '_password', 'username'];
 
+/** `@scope:registry`: the registry of one scope. */
+export function isScopedRegistryKey(key: string): boolean {
+  return /^@.*:registry$/i.test(key);
+}
+
+/** `//host/path/:certfile` or `:keyfile`: a client certificate for one registry host. */
+export function isClientCertKey(key: string): boolean {
+  return /^\/\/.*:(certfile|keyfile)$/.test(key);
+}
+
 /**
  * The flat options that reach the network code (pacote, npm-registry-fetch, make-fetch-happen,
  * @npmcli/agent), besides the `//host/:cred` and `@scope:registry` keys. npm hands those
@@ -148,7 +158,7 @@ function fetchOptionsOf(flat: Record<string, unknown>): Record<string, unknown> 
   const options: Record<string, unknown> = {};
   for (const key of FETCH_OPTION_KEYS) if (flat[key] !== undefined && flat[key] !== null) options[key] = flat[key];
   for (const key of Object.keys(flat)) {
-    if (key.startsWith('//') || /^@.*:registry$/i.test(key)) options[key] = flat[key];
+    if (key.startsWith('//') || isScopedRegistryKey(key)) options[key] = flat[key];
   }
   return options;
 }
@@ -157,7 +167,7 @@ function fetchOptionsOf(flat: Record<string, unknown>): Record<string, unknown> 
 function isNetworkKey(key: string): boolean {
   return (
     key.startsWith('//') ||
-    /^@.*:registry$/i.test(key) ||
+    isScopedRegistryKey(key) ||
     [
       'registry', 'replace-registry-host', 'strict-ssl', 'ca', 'cafile', 'cert', 'key',
       'proxy', 'https-proxy', 'http-proxy', 'noproxy', 'local-address', 'user-agent',
@@ -322,7 +332,7 @@ async function loadNow(opts: LoadRegistryConfigOptions): Promise<RegistryConfig>
   const flat = flatten(config, problems);
   // Nerf-darted cert/key files have no type, so npm never resolves them: do it as npm run in the project would.
   for (const key of Object.keys(flat)) {
-    if (/^\/\/.*:(certfile|keyfile)$/.test(key) && typeof flat[key] === 'string' && !isAbsolute(flat[key] as string)) {
+    if (isClientCertKey(key) && typeof flat[key] === 'string' && !isAbsolute(flat[key] as string)) {
       flat[key] = resolve(projectDir, flat[key] as string);
     }
   }

@@ -36,7 +36,7 @@ interface RegistryState {
 export class UnreachableRegistries {
   private readonly states = new Map<string, RegistryState>();
 
-  constructor(private readonly pauseMs = PAUSE_MS, private readonly now: () => number = Date.now) {}
+  constructor(private readonly pauseMs = PAUSE_MS) {}
 
   /** The answer for a request that is not sent, or null: ask the registry. */
   skip(ctx: LookupContext): LookupFailure | null {
@@ -52,26 +52,26 @@ export class UnreachableRegistries {
 
   paused(registry: string): boolean {
     const state = this.states.get(registry);
-    return !!state && state.pausedUntil > this.now();
+    return !!state && state.pausedUntil > Date.now();
   }
 
   succeeded(registry: string): void {
     this.states.delete(registry);
   }
 
-  /** Counts a failed request; returns whether it was a failure of the host. */
-  failed(registry: string, err: unknown): boolean {
+  /** Counts a failed request when it was a failure of the host. */
+  failed(registry: string, err: unknown): void {
     const { code, statusCode } = (err ?? {}) as { code?: unknown; statusCode?: unknown };
     // An HTTP answer, even an error, shows the registry can be reached.
     if (typeof statusCode === 'number') this.states.delete(registry);
-    if (typeof code !== 'string' || !HOST_FAILURE_CODES.has(code)) return false;
+    if (typeof code !== 'string' || !HOST_FAILURE_CODES.has(code)) return;
     let state = this.states.get(registry);
-    if (!state || (state.pausedUntil !== 0 && state.pausedUntil <= this.now())) {
+    // A pause that ended starts a new count.
+    if (!state || (state.pausedUntil !== 0 && state.pausedUntil <= Date.now())) {
       state = { failures: 0, firstError: code, pausedUntil: 0 };
       this.states.set(registry, state);
     }
     state.failures++;
-    if (state.failures >= FAILURES_BEFORE_PAUSE && state.pausedUntil === 0) state.pausedUntil = this.now() + this.pauseMs;
-    return true;
+    if (state.failures >= FAILURES_BEFORE_PAUSE && state.pausedUntil === 0) state.pausedUntil = Date.now() + this.pauseMs;
   }
 }
