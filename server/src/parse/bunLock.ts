@@ -41,7 +41,6 @@ import {
 } from './lockJson';
 import { classifyResolved } from './sourceKind';
 
-
 interface BunEntry {
   pkg: LockedPackage;
   /** The INFO object (dependencies, optionalDependencies, peerDependencies, optionalPeers). */
@@ -238,7 +237,9 @@ class KeyResolver {
 
 /** bun.lock entries: Bun's nested-key lookup, `optionalPeers` lists. */
 function entryEdges(declared: Record<string, unknown>, from: string, keys: KeyResolver, withDev: boolean): LockEdge[] {
-  const optionalPeers = new Set(Array.isArray(declared.optionalPeers) ? declared.optionalPeers.filter((p): p is string => typeof p === 'string') : []);
+  const optionalPeers = Array.isArray(declared.optionalPeers)
+    ? new Set(declared.optionalPeers.filter((p): p is string => typeof p === 'string'))
+    : undefined;
   return declaredEdges(declared, from, (name) => keys.resolve(from, name)?.pkg.id ?? null, { withDev, optionalPeers });
 }
 

@@ -1,7 +1,8 @@
 /**
  * What the JSON lockfile parsers (package-lock.json, npm-shrinkwrap.json, bun.lock) share:
  * refusing text that is not the format at all with a message and a span a person can act
- * on, and finding the exact span of the keys that name packages.
+ * on, finding the exact span of the keys that name packages, and reading the edges a
+ * package.json-shaped entry declares (declaredEdges).
  *
  * Why not jsonc-parser's parseTree: a 20k-package lockfile is ~10 MB, and parseTree alone
  * costs 5-8x a native JSON.parse before any model is built. Values come from JSON.parse
@@ -170,7 +171,7 @@ export function scanPropertyKeys(
  * key is not found that way (escapes written differently, integer-like keys that
  * Object.keys reorders): the caller then falls back to scanPropertyKeys.
  */
-export function findKeysInOrder(
+function findKeysInOrder(
   text: string,
   from: number,
   keys: readonly string[],
@@ -266,7 +267,7 @@ export function declaredEdges(
   entry: Record<string, unknown>,
   from: string,
   resolve: (name: string) => string | null,
-  options: { withDev: boolean; optionalPeers: ReadonlySet<string> },
+  options: { withDev: boolean; optionalPeers?: ReadonlySet<string> },
 ): LockEdge[] {
   const edges: LockEdge[] = [];
   const add = (deps: unknown, kind: EdgeKind, skip?: ReadonlySet<string>) => {

@@ -18,7 +18,7 @@
  */
 
 import { parseSyml } from '@yarnpkg/parsers';
-import { FileParseError } from '../model/inventory';
+import { FileParseError, NO_SPAN } from '../model/inventory';
 import { closingQuoteWithoutEscapes, LineIndex } from './textPosition';
 
 type Node = Record<string, unknown> | unknown[];
@@ -28,7 +28,7 @@ type Node = Record<string, unknown> | unknown[];
  * (FAILSAFE schema: every scalar a string). A syntax error becomes a FileParseError with its line.
  */
 export function readYamlMapping(file: string, text: string, what: string): Record<string, unknown> {
-  if (text.trim() === '') throw new FileParseError(file, `${what} is empty`, { start: 0, end: 0 });
+  if (text.trim() === '') throw new FileParseError(file, `${what} is empty`, NO_SPAN);
   const fast = readMachineYaml(text);
   if (fast) return fast;
   try {
@@ -49,7 +49,6 @@ export function readYamlMapping(file: string, text: string, what: string): Recor
     throw new FileParseError(file, `${what} is not a YAML mapping: ${reason}${truncated}`, { start: 0, end: Math.min(1, text.length) });
   }
 }
-
 
 /** The document's top-level mapping, as parseSyml builds it; null when the fast reader steps aside. */
 export function readMachineYaml(text: string): Record<string, unknown> | null {

@@ -35,7 +35,6 @@ import {
 } from './lockJson';
 import { classifyResolved } from './sourceKind';
 
-
 export function parseNpmLock(file: string, text: string): Lockfile {
   const what = basename(file) || 'package-lock.json';
   rejectConflictMarkers(file, text);
@@ -128,14 +127,12 @@ function installedName(path: string): string {
   return at >= 0 ? path.slice(at + 'node_modules/'.length) : path;
 }
 
-const NO_NAMES: ReadonlySet<string> = new Set();
-
 /** package-lock entries: node_modules lookup from the requiring package, peerDependenciesMeta. */
 function entryEdges(entry: Record<string, unknown>, from: string, installed: InstallTree, withDev: boolean): LockEdge[] {
   const peerMeta = entry.peerDependenciesMeta;
   const optionalPeers = isRecord(peerMeta)
     ? new Set(Object.keys(peerMeta).filter((name) => isRecord(peerMeta[name]) && peerMeta[name].optional === true))
-    : NO_NAMES;
+    : undefined;
   return declaredEdges(entry, from, (name) => installed.resolve(from, name)?.id ?? null, { withDev, optionalPeers });
 }
 

@@ -345,7 +345,6 @@ function documentKeySpans(text: string, section: string): Map<string, Span> {
 
 // --------------------------------------------------------------------------------- helpers
 
-
 function normalizeDir(dir: string): string {
   const trimmed = dir.replace(/^\.\//, '').replace(/\/+$/, '');
   return trimmed === '' ? '.' : trimmed;

@@ -56,7 +56,7 @@ export const LOCKFILE_KINDS: readonly LockfileKind[] = [
  * Parsed lockfiles by path, reused while the text is unchanged: an editor re-reads the
  * project on every keystroke in package.json, and the lockfile is the expensive part.
  */
-export type LockfileCache = Map<string, { text: string; lockfile: Lockfile; graph?: LockGraph }>;
+export type LockfileCache = Map<string, { text: string; graph: LockGraph }>;
 
 export async function loadProject(
   root: string,
@@ -117,13 +117,18 @@ export async function loadProject(
     try {
       // yarn.lock is linked to the manifests after parsing (its importers live in
       // package.json), so it is re-read whenever anything changes.
-      const cached = chosen.kind.manager === 'yarn' ? undefined : lockfileCache?.get(file);
-      const reuse = cached && cached.text === chosen.text ? cached : undefined;
-      lockfile = reuse ? reuse.lockfile : chosen.kind.parse(file, chosen.text);
-      if (chosen.kind.manager === 'yarn') linkYarnImporters(lockfile, manifests);
+      const cacheable = chosen.kind.manager !== 'yarn';
+      const cached = cacheable ? lockfileCache?.get(file) : undefined;
+      // package-lock v1 takes `direct` from the root package.json; without one, the graph's own
+      // answer must be made again rather than an earlier package.json's kept.
+      const reuse = cached?.text === chosen.text && (manifests[0] || cached.graph.lockfile.format !== 'package-lock-v1')
+        ? cached
+        : undefined;
+      lockfile = reuse ? reuse.graph.lockfile : chosen.kind.parse(file, chosen.text);
+      if (!cacheable) linkYarnImporters(lockfile, manifests);
       // The graph depends on the lockfile alone (and keeps the paths it has computed).
       graph = reuse?.graph ?? new LockGraph(lockfile); // also fills in direct / dev / optional
-      if (chosen.kind.manager !== 'yarn') lockfileCache?.set(file, { text: chosen.text, lockfile, graph });
+      if (cacheable) lockfileCache?.set(file, { text: chosen.text, graph });
       if (lockfile.format === 'package-lock-v1' && manifests[0]) markV1Direct(lockfile, manifests[0]);
       problems.push(...lockfile.problems);
     } catch (error) {

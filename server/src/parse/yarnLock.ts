@@ -14,7 +14,7 @@
  * dependencies but without dev vs prod, so `linkYarnImporters` also sets those kinds.
  */
 import { basename } from 'node:path';
-import { FileParseError, newLockedPackage, type DependencyKind, type EdgeKind, type FileProblem } from '../model/inventory';
+import { FileParseError, newLockedPackage, NO_SPAN, type DependencyKind, type EdgeKind, type FileProblem } from '../model/inventory';
 import type { LockEdge, LockedPackage, LockImporter, Lockfile, SourceKind, Span } from '../model/inventory';
 import { isRecord, rejectConflictMarkers, stringOrNull } from './lockJson';
 import { readYamlMapping } from './lockfileYaml';
@@ -90,8 +90,7 @@ function parseClassic(file: string, text: string): Lockfile {
     // (A range with neither ':' nor '/' cannot name one: skip the classification.)
     const fromSpec = /[:/]/.test(first.range) ? classifySpec(first.range, name) : 'registry';
     const source: SourceKind = fromSpec !== 'registry' ? fromSpec : classifyResolved(resolved, name);
-    const pkg = newPackage(descriptors[0]!, name, version, source, resolved, span);
-    pkg.integrity = stringOrNull(value.integrity);
+    const pkg = newPackage(descriptors[0]!, name, version, source, resolved, stringOrNull(value.integrity), span);
     for (const descriptor of descriptors) byDescriptor.set(descriptor, pkg.id);
     entries.push({ pkg, value });
   }
@@ -161,7 +160,7 @@ function parseBerry(file: string, text: string): Lockfile {
     if (version === null) problem(`entry ${JSON.stringify(key)} has no version`, span);
     // resolved: the protocol part (`git+https://…#commit=…`, `patch:…`), null for npm: (the
     // configured registry). integrity stays null: `checksum` hashes Yarn's cache zip.
-    const pkg = newPackage(descriptors[0]!, locator.name, version ?? '', source, ref.startsWith('npm:') ? null : ref, span);
+    const pkg = newPackage(descriptors[0]!, locator.name, version ?? '', source, ref.startsWith('npm:') ? null : ref, null, span);
     for (const d of descriptors) {
       byDescriptor.set(d, pkg.id);
       const wrapped = d.includes('@patch:') ? /^(?:[^@]+|@[^@]+)@patch:([^#]+)#(?:optional!)?builtin</.exec(d) : null;
@@ -336,7 +335,7 @@ function orElse<T>(read: () => T, fallback: T): T {
 /** Where a key the scan missed (hand-formatted text) is, at worst the file's first character. */
 function fallbackSpan(text: string, key: string): Span {
   const at = text.indexOf(key);
-  return at < 0 ? { start: 0, end: 0 } : { start: at, end: at + key.length };
+  return at < 0 ? NO_SPAN : { start: at, end: at + key.length };
 }
 
 /** `@scope/name@range` -> { name: '@scope/name', range }; the separator is the first '@' after a scope. */
@@ -352,9 +351,11 @@ function aliasTarget(range: string): string | null {
   return inner ? inner.name : range.slice(4) || null;
 }
 
-function newPackage(id: string, name: string, version: string, source: SourceKind, resolved: string | null, span: Span): LockedPackage {
+function newPackage(
+  id: string, name: string, version: string, source: SourceKind, resolved: string | null, integrity: string | null, span: Span,
+): LockedPackage {
   // yarn.lock has no install-script flag (lockfileFlag), nor the layout (node_modules, PnP).
-  return newLockedPackage({ id, name, version, source, resolved, integrity: null, lockfileFlag: null, span, installPath: null });
+  return newLockedPackage({ id, name, version, source, resolved, integrity, lockfileFlag: null, span, installPath: null });
 }
 
 /** Descriptor name (the alias for `a@npm:b@1`) -> the ids of the entries locked under it. */

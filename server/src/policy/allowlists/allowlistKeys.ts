@@ -15,6 +15,7 @@
 import { join } from 'node:path';
 import npa from 'npm-package-arg';
 import semver from 'semver';
+import { compareText } from '../../model/inventory';
 import type { AllowlistRule, NativePolicy, PolicyPackage } from '../types';
 import type { Place, ProjectTexts } from '../edits/editSession';
 import { jsonValueAt } from '../edits/jsonEdit';
@@ -245,7 +246,7 @@ export function lavamoatPathFor(target: EditTarget, rules: readonly AllowlistRul
   const used = known.find((path) => candidates.includes(path));
   if (used) return used;
   if (candidates.length > 0) {
-    return [...candidates].sort((a, b) => a.split('>').length - b.split('>').length || (a < b ? -1 : a > b ? 1 : 0))[0];
+    return [...candidates].sort((a, b) => a.split('>').length - b.split('>').length || compareText(a, b))[0];
   }
   const endingInName = [...new Set(known.filter((path) => path.split('>').pop() === target.name))];
   return endingInName.length === 1 ? endingInName[0] : undefined;
