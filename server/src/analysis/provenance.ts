@@ -51,10 +51,6 @@ export interface ProvenanceOptions {
   now: Date;
   /** Refresh the Sigstore trusted root through TUF (the CLI: true; tests: false). */
   tufRefresh: boolean;
-  /** Fetch and verify attestations (default true). */
-  verifyAttestations?: boolean;
-  /** Attestation requests and verifications in flight at once. Default 16. */
-  concurrency?: number;
   timeoutMs?: number;
   retries?: number;
 }
@@ -72,7 +68,6 @@ export interface ProvenanceDeps {
   cacheDir: string | null;
   offline?: boolean;
   options: ProvenanceOptions;
-  onProgress?: (done: number, total: number) => void;
   /** Registry keys kept across runs (the editor's per project, the CLI's per run); absent: a store with the default TTL. */
   keys?: RegistryKeyStore;
 }
@@ -108,7 +103,6 @@ export async function assessProvenance(reports: readonly ProvenanceSubject[], de
   // A TUF refresh may take its whole timeout: start it now, beside the first attestation requests.
   if (registryReports.some((r) => r.registryFacts?.attestations && !r.registryFacts.verification?.attestation)) ctx.root().catch(() => {});
   const results = new Map<string, ProvenanceFacts>();
-  let done = 0;
   const memoKey = assessmentKey(deps, offline);
   // Per keys store: the editor keeps one per registry client; a one-shot run has its own.
   let assessed = assessedByKeys.get(ctx.keys);
@@ -118,7 +112,6 @@ export async function assessProvenance(reports: readonly ProvenanceSubject[], de
     const memo = report.registryFacts ? assessed.get(report.registryFacts) : undefined;
     if (memo && memo.key === memoKey && memo.integrity === report.integrity) {
       results.set(versionKey(report.name, report.version), memo.facts);
-      deps.onProgress?.(++done, registryReports.length);
     } else toAssess.push(report);
   }
   const record = (report: ProvenanceSubject, facts: ProvenanceFacts): void => {
@@ -126,7 +119,6 @@ export async function assessProvenance(reports: readonly ProvenanceSubject[], de
       assessed!.set(report.registryFacts, { key: memoKey, integrity: report.integrity, facts });
     }
     results.set(versionKey(report.name, report.version), facts);
-    deps.onProgress?.(++done, registryReports.length);
   };
   // A bug or an unexpected answer costs this one package its facts, never the audit.
   const failed = (err: unknown) => unavailable(`provenance could not be assessed: ${(err as Error)?.message ?? String(err)}`);
@@ -145,7 +137,7 @@ export async function assessProvenance(reports: readonly ProvenanceSubject[], de
     if (facts) record(report, facts);
     else waiting.push({ report, facts: report.registryFacts! });
   }
-  await forEachLimited(waiting, Math.max(1, deps.options.concurrency ?? 16), async ({ report, facts: versionFacts }) => {
+  await forEachLimited(waiting, ATTESTATION_CONCURRENCY, async ({ report, facts: versionFacts }) => {
     let facts: ProvenanceFacts;
     try {
       facts = await assessLater(report, versionFacts, ctx);
@@ -162,11 +154,14 @@ export async function assessProvenance(reports: readonly ProvenanceSubject[], de
  * after every edit, and a version's verdicts change only with its facts (a new object when
  * a verdict is recorded), the options, or the minute (its age).
  */
+/** Attestation requests and verifications in flight at once. */
+const ATTESTATION_CONCURRENCY = 16;
+
 const assessedByKeys = new WeakMap<RegistryKeyStore, WeakMap<VersionFacts, { key: string; integrity: string | null; facts: ProvenanceFacts }>>();
 
 function assessmentKey(deps: ProvenanceDeps, offline: boolean): string {
   const { options } = deps;
-  return [options.downgradePolicy, options.minimumReleaseAgeMinutes, Math.floor(options.now.getTime() / 60_000), options.verifyAttestations, offline].join('|');
+  return [options.downgradePolicy, options.minimumReleaseAgeMinutes, Math.floor(options.now.getTime() / 60_000), offline].join('|');
 }
 
 /** Nothing in it may change on another try: no attestation left to fetch, no history missing. */
@@ -264,7 +259,6 @@ function attestationAtHand(facts: VersionFacts, cached: VerificationRecord | nul
       // No signatures either: a proxy that strips dist fields looks exactly like this.
       : unverifiable('the registry sends neither signatures nor attestations (a proxy that strips them?): provenance unknown');
   }
-  if (deps.options.verifyAttestations === false) return unverifiable('attestations listed but not verified (attestation checks are off)');
   if (deps.offline ?? deps.config.offline) return unverifiable('offline: the attestations were not fetched');
   return null;
 }

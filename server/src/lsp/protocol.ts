@@ -1,8 +1,9 @@
 /**
  * Everything the VS Code client and the language server say to each other beyond LSP:
  * custom requests, notifications, command ids and settings. Both sides import this one
- * module (it has no runtime dependencies), so a rename cannot drift between them.
+ * module (it has no runtime dependencies, only types), so a rename cannot drift between them.
  */
+import type { AllowlistTarget } from '../policy/edits/allowlistTarget';
 
 export const SERVER_NAME = 'Install Guard';
 
@@ -16,7 +17,7 @@ export interface InstallGuardSettings {
   /** Severity overrides per finding code ("off" hides a code); install-guard.jsonc wins. */
   severity: Record<string, 'error' | 'warning' | 'info' | 'off'>;
   /** Which allowlist quick fixes write: "auto" follows the package manager in use. */
-  allowlistTarget: 'auto' | 'npm' | 'pnpm' | 'yarn' | 'bun' | 'lavamoat';
+  allowlistTarget: AllowlistTarget;
   /** Parallel registry requests. */
   networkConcurrency: number;
   /** Minutes kept publish histories and registry keys are used (per-version facts never expire). */

@@ -97,8 +97,6 @@ export interface RegistryConfig {
   files: { project: string; user: string | null; global: string | null; builtin: string };
   /** Path of the project's `.npmrc` when it exists (even when it is not trusted). */
   projectNpmrc: string | null;
-  /** False when loaded with `trustProjectConfig: false`. */
-  projectTrusted: boolean;
   /** Keys of the project `.npmrc` that were ignored because the project is not trusted. */
   ignoredProjectKeys: string[];
   problems: ConfigProblem[];
@@ -402,7 +400,6 @@ async function loadNow(opts: LoadRegistryConfigOptions): Promise<RegistryConfig>
     authEntries,
     files: { project: projectFile, user: fileOf('user'), global: fileOf('global'), builtin: fileOf('builtin') ?? '' },
     projectNpmrc: existsSync(projectFile) ? projectFile : null,
-    projectTrusted: setup.trustProject,
     ignoredProjectKeys: [...setup.ignored],
     problems,
     describe: () => describeConfig(result),

@@ -53,7 +53,7 @@ export interface KeyScheme {
 }
 
 /** `name`, `name@*`, `name@1.2.3 || 1.2.4`; undefined for ranges, tags, URLs. */
-export function parseNameKey(key: string): { name: string; pins: string[] | null } | undefined {
+function parseNameKey(key: string): { name: string; pins: string[] | null } | undefined {
   const at = key.indexOf('@', key.startsWith('@') ? 1 : 0);
   const name = at === -1 ? key : key.slice(0, at);
   const spec = at === -1 ? '' : key.slice(at + 1).trim();
@@ -68,7 +68,7 @@ export function samePin(a: string, b: string): boolean {
   return a === b || (semver.valid(a) !== null && semver.valid(a) === semver.valid(b));
 }
 
-export function formatNameKey(name: string, pins: string[] | null): string {
+function formatNameKey(name: string, pins: string[] | null): string {
   return pins && pins.length > 0 ? `${name}@${pins.join(' || ')}` : name;
 }
 

@@ -160,7 +160,6 @@ function withoutPeerSuffix(depPath: string): string {
   return open < 0 ? depPath : depPath.slice(0, open);
 }
 
-/** Package names along one dependency path ("a@1.0.0" steps -> "a"). */
 /** "a@1.2.3" -> "a": the name of a dependency-path step. */
 export function stepName(step: string): string {
   const at = step.lastIndexOf('@');

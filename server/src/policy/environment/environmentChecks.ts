@@ -145,7 +145,3 @@ export async function checkEnvironment(input: CheckEnvironmentInput): Promise<Fi
   }
   return findings.sort(compareFindings);
 }
-
-export { checkNpmrcText } from './npmrcChecks';
-export { checkYarnrcYmlText } from './yarnrcChecks';
-export { checkWorkflowText } from './ciWorkflowChecks';

@@ -12,12 +12,12 @@
 import { isAlias, isMap, isScalar, isSeq, Scalar, type Document, type Node, type YAMLMap } from 'yaml';
 import type { FindingLocation } from '../../analysis/findings';
 
-/** A node with aliases resolved (`*anchor` → the anchored node, which keeps its own range). */
 /** The finding location of a YAML node; null when the node has no range (made, not parsed). */
 export function locationOf(file: string, node: Node | null | undefined): FindingLocation | null {
   return node?.range ? { file, span: { start: node.range[0], end: node.range[1] } } : null;
 }
 
+/** A node with aliases resolved (`*anchor` → the anchored node, which keeps its own range). */
 export function deref(doc: Document, node: unknown): Node | null {
   let current = node;
   // Aliases cannot chain in valid YAML, but a bound keeps a malformed file from looping.
