@@ -46,7 +46,8 @@ test('reports are reused only while the same registry client knows nothing new',
     const three = await audit(first.client);
     assert.deepEqual(esbuildOf(one).facts.scripts, { postinstall: 'node install.js' });
     assert.notEqual(esbuildOf(three), esbuildOf(two), 'each analysis has its own report objects');
-    assert.equal(esbuildOf(three).paths, esbuildOf(two).paths, 'but shares what was decided');
+    assert.equal(esbuildOf(three).facts, esbuildOf(two).facts, 'but shares what was decided');
+    assert.deepEqual(esbuildOf(three).paths, [['.', 'esbuild@0.25.12']]);
     assert.deepEqual(three.packages.map((p) => [p.name, p.version, p.facts, p.policy.verdict]), one.packages.map((p) => [p.name, p.version, p.facts, p.policy.verdict]));
     const requests = original.requests.length;
     await audit(first.client);

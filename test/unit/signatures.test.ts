@@ -91,7 +91,7 @@ test('no keys is unverifiable; keys without a signature is missing', { skip }, (
   for (const signatures of [null, []]) {
     const missing = verifyRegistrySignatures(signed(0, { signatures }), keysOk());
     assert.equal(missing.state, 'missing');
-    assert.match(missing.reason, /publishes signing keys but kms-demo@1.0.0 carries no dist.signatures/);
+    assert.match(missing.reason, /publishes signing keys but this version carries no dist.signatures/);
   }
   assert.equal(verifyRegistrySignatures(signed(0, { integrity: null }), keysOk()).state, 'unverifiable');
 });

@@ -5,22 +5,20 @@
  * governing allowlist (it reads node_modules itself, for installed evidence), so the CLI,
  * the language server and the tests share it and each supply their own registry access.
  */
-import type { LockedPackage, ProjectInventory, Span } from '../model/inventory';
+import type { LockedPackage, ProjectInventory } from '../model/inventory';
 import { compareText, versionKey } from '../model/inventory';
 import { compareFindings, FINDING_CODES, type Finding, type FindingLocation } from './findings';
-import {
-  decideInstallScripts,
-  runsInstallCode,
-  type InstallScriptFacts,
-  type ScriptEvidence,
-} from './installScripts';
+import { decideInstallScripts, type InstallScriptFacts, type ScriptEvidence } from './installScripts';
 import type { LookupResult } from '../registry/metadataClient';
 import { decide } from '../policy/allowlists/decide';
 import { policyFindings } from '../policy/policyFindings';
-import type { NativePolicy, PolicyDecision, PolicyPackage } from '../policy/types';
-import type { ProvenanceFacts } from './provenance';
+import type { NativePolicy, PolicyDecision } from '../policy/types';
 import type { VersionFacts } from '../registry/versionFacts';
 import { hasNodeModules, readInstalledManifest, readLocalDependencyManifest } from './localManifests';
+import { forEachLimited } from './forEachLimited';
+import { PackageReport, sharePolicyPackage, toPolicyPackage } from './packageReport';
+
+export { toPolicyPackage, PackageReport } from './packageReport';
 
 /** The registry layer as the audit sees it; registry/metadataClient's MetadataClient is one. */
 export interface MetadataSource {
@@ -47,34 +45,6 @@ export interface AuditOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
-/** One unique locked version (copies at several install paths are merged). */
-export interface PackageReport {
-  name: string;
-  version: string;
-  source: LockedPackage['source'];
-  resolved: string | null;
-  integrity: string | null;
-  direct: boolean;
-  dev: boolean;
-  optional: boolean;
-  lockfileFlag: boolean | null;
-  facts: InstallScriptFacts;
-  paths: string[][];
-  /** Every lockfile entry of this version (for diagnostics on each copy). */
-  entries: { id: string; span: Span }[];
-  /** The registry's facts of this version, when they were read (policy and provenance use them). */
-  registryFacts: VersionFacts | null;
-  /** The governing allowlist's verdict and what the installing tool will do. */
-  policy: PolicyDecision;
-  /** Every copy is bundled inside its parent's tarball. */
-  bundled: boolean;
-  /** Registry signature, provenance, trust and release age; null until assessed (or when off). */
-  provenance: ProvenanceFacts | null;
-  error: string | null;
-  /** The kind of registry failure behind `error` (registry/registryErrors), for grouping outages. */
-  errorKind: string | null;
-}
-
 export interface AuditReport {
   inventory: ProjectInventory;
   packages: PackageReport[];
@@ -97,39 +67,43 @@ export async function auditInventory(inventory: ProjectInventory, options: Audit
     const memo = registryFacts ? reportMemo.get(first) : undefined;
     const reused = memo?.registryFacts === registryFacts ? memo : null;
     const generation = options.metadata?.factsGeneration;
-    const report: PackageReport = reused
+    const report = reused
       ? // package-lock v1 marks `direct` from package.json on the cached entries: read it again.
-        { ...reused.report, direct: copies.some((c) => c.direct), policy: NO_DECISION, provenance: null }
-      : {
-          name: first.name,
-          version: first.version,
-          source: first.source,
-          resolved: first.resolved,
-          integrity: first.integrity,
-          direct: copies.some((c) => c.direct),
-          dev: copies.every((c) => c.dev),
-          optional: copies.every((c) => c.optional),
-          lockfileFlag: copies.some((c) => c.lockfileFlag === true) ? true : first.lockfileFlag,
-          facts: decideInstallScripts(first, evidence),
-          paths: collectPaths(copies, (id, limit) => graph?.pathsTo(id, limit) ?? [], options.pathLimit ?? 5),
-          entries: copies.map((c) => ({ id: c.id, span: c.span })),
-          registryFacts,
-          policy: NO_DECISION,
-          bundled: copies.every((c) => c.bundled === true),
-          provenance: null,
-          error: evidence.registryError ?? null,
-          errorKind,
-        };
-    const policyPackage = reused?.policyPackage ?? toPolicyPackage(report);
-    if (reused) policyPackages.set(report, policyPackage);
-    if (registryFacts && (!reused || reused.generation !== generation)) reportMemo.set(first, { registryFacts, report, policyPackage, generation });
+        reused.report.with({ direct: copies.some((c) => c.direct), policy: NO_DECISION, provenance: null })
+      : new PackageReport(
+          {
+            name: first.name,
+            version: first.version,
+            source: first.source,
+            resolved: first.resolved,
+            integrity: first.integrity,
+            direct: copies.some((c) => c.direct),
+            dev: copies.every((c) => c.dev),
+            optional: copies.every((c) => c.optional),
+            lockfileFlag: copies.some((c) => c.lockfileFlag === true) ? true : first.lockfileFlag,
+            facts: decideInstallScripts(first, evidence),
+            entries: copies.map((c) => ({ id: c.id, span: c.span })),
+            registryFacts,
+            policy: NO_DECISION,
+            bundled: copies.every((c) => c.bundled === true),
+            provenance: null,
+            error: evidence.registryError ?? null,
+            errorKind,
+          },
+          graph,
+          options.pathLimit ?? 5,
+        );
+    const policyPackage = reused ? sharePolicyPackage(reused.report, report) : toPolicyPackage(report);
+    if (registryFacts && (!reused || reused.generation !== generation)) reportMemo.set(first, { registryFacts, report, generation });
     if (options.policy) report.policy = decide(options.policy, policyPackage);
     packages.push(report);
     options.onProgress?.(++done, groups.size);
   };
 
   await options.metadata?.prepare?.();
-  const waiting: Promise<void>[] = [];
+  // What must wait (node_modules, the registry), by name: every version of a name is
+  // asked at once, so they share the one packument request the registry client sends.
+  const waiting = new Map<string, LockedPackage[][]>();
   for (const copies of groups.values()) {
     const first = copies[0]!;
     // A link to one of the project's own workspaces is the project's code, not a dependency.
@@ -144,9 +118,15 @@ export async function auditInventory(inventory: ProjectInventory, options: Audit
         ? { evidence: { registry: memo.registryFacts }, registryFacts: memo.registryFacts }
         : knownEvidence(first, options);
     if (now) record(copies, now);
-    else waiting.push(gatherEvidence(inventory.root, first, options, useInstalled).then((gathered) => record(copies, gathered)));
+    else {
+      const versions = waiting.get(first.name);
+      if (versions) versions.push(copies);
+      else waiting.set(first.name, [copies]);
+    }
   }
-  await Promise.all(waiting);
+  await forEachLimited([...waiting.values()], NAMES_IN_FLIGHT, (versions) =>
+    Promise.all(versions.map(async (copies) => record(copies, await gatherEvidence(inventory.root, copies[0]!, options, useInstalled)))).then(() => undefined),
+  );
   packages.sort((a, b) => compareText(a.name, b.name) || compareText(a.version, b.version));
   const findings = [
     ...problemFindings(inventory),
@@ -163,7 +143,7 @@ export async function auditInventory(inventory: ProjectInventory, options: Audit
  * and node_modules evidence is never reused). Weak: a lockfile that is gone takes its
  * reports along.
  */
-const reportMemo = new WeakMap<LockedPackage, { registryFacts: VersionFacts; report: PackageReport; policyPackage: PolicyPackage; generation: number | undefined }>();
+const reportMemo = new WeakMap<LockedPackage, { registryFacts: VersionFacts; report: PackageReport; generation: number | undefined }>();
 
 function groupByVersion(packages: LockedPackage[]): Map<string, LockedPackage[]> {
   const groups = new Map<string, LockedPackage[]>();
@@ -211,54 +191,9 @@ async function gatherEvidence(root: string, pkg: LockedPackage, options: AuditOp
   return registryEvidence(await lookupFacts(pkg, options));
 }
 
-/** What the allowlist rules need to know about a package (made once per report). */
-export function toPolicyPackage(report: PackageReport): PolicyPackage {
-  let made = policyPackages.get(report);
-  if (!made) policyPackages.set(report, (made = makePolicyPackage(report)));
-  return made;
-}
-
-/** The fields it is made from are never changed once a report is recorded. */
-const policyPackages = new WeakMap<PackageReport, PolicyPackage>();
-
-function makePolicyPackage(report: PackageReport): PolicyPackage {
-  let paths: string[][] | undefined;
-  return {
-    name: report.name,
-    version: report.version,
-    source: report.source,
-    resolved: report.resolved,
-    // Without the importer: LavaMoat keys and "who pulls it in" are package names only.
-    // Made when first read: only rules for packages that run something look at them.
-    get paths() {
-      return (paths ??= report.paths.map((path) => path.slice(1)));
-    },
-    runsScripts: runsInstallCode(report.facts),
-    bundled: report.bundled,
-    ...(report.entries[0] ? { id: report.entries[0].id } : {}),
-  };
-}
-
 async function lookupFacts(pkg: LockedPackage, options: AuditOptions): Promise<LookupResult | { ok: false; message: string }> {
   if (!options.metadata) return { ok: false, message: 'registry not consulted' };
   return options.metadata.lookup(pkg.name, pkg.version, pkg.integrity);
-}
-
-function collectPaths(copies: LockedPackage[], pathsTo: (id: string, limit: number) => string[][], limit: number): string[][] {
-  // One copy (nearly every version): the graph's paths are distinct already.
-  if (copies.length === 1) return pathsTo(copies[0]!.id, limit);
-  const seen = new Set<string>();
-  const paths: string[][] = [];
-  for (const copy of copies) {
-    for (const path of pathsTo(copy.id, limit)) {
-      const key = path.join('\0');
-      if (seen.has(key)) continue;
-      seen.add(key);
-      paths.push(path);
-      if (paths.length >= limit) return paths;
-    }
-  }
-  return paths;
 }
 
 function problemFindings(inventory: ProjectInventory): Finding[] {
@@ -336,5 +271,8 @@ export function declarations(inventory: ProjectInventory, name: string): (Findin
   }
   return related;
 }
+
+/** Names whose evidence is gathered at once: well above any registry client's concurrency. */
+const NAMES_IN_FLIGHT = 128;
 
 const NO_DECISION: PolicyDecision = { verdict: 'none', rule: null, decidedBy: null, effect: null, explanation: 'no allowlist was evaluated' };

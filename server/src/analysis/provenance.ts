@@ -20,6 +20,7 @@ import { verifyRegistrySignatures, type SignatureResult, type SignatureState } f
 import { loadTrustedRoot, type TrustedRootInfo } from '../registry/trustedRoot';
 import { integrityAgrees, type VerificationRecord, type VersionFacts } from '../registry/versionFacts';
 import type { PackageReport } from './audit';
+import { forEachLimited } from './forEachLimited';
 import { detectDowngrade, evidenceText, releaseAge, trustEvidenceOf, type DowngradePolicy, type TrustEvidence } from './trust';
 
 export interface ProvenanceFacts {
@@ -76,6 +77,12 @@ interface RunContext {
   deps: ProvenanceDeps;
   keys: RegistryKeyStore;
   root: () => Promise<TrustedRootInfo>;
+  /**
+   * One copy of each reason text per run: thousands of versions behind one registry share
+   * their reasons word for word (no keys, no provenance), and each joined reason is a new
+   * string (10 MB over a 20k-package audit through a proxy that strips signatures).
+   */
+  shared: (text: string) => string;
 }
 
 /** What provenance reads of an audit's PackageReport (any PackageReport is one). */
@@ -85,6 +92,7 @@ export type ProvenanceSubject = Pick<PackageReport, 'name' | 'version' | 'source
 export async function assessProvenance(reports: readonly ProvenanceSubject[], deps: ProvenanceDeps): Promise<Map<string, ProvenanceFacts>> {
   const offline = deps.offline ?? deps.config.offline;
   let root: Promise<TrustedRootInfo> | null = null;
+  const texts = new Map<string, string>();
   const ctx: RunContext = {
     deps,
     keys:
@@ -98,6 +106,12 @@ export async function assessProvenance(reports: readonly ProvenanceSubject[], de
       }),
     // Only a run with a bundle to verify loads the root (and maybe asks TUF), once.
     root: () => (root ??= loadTrustedRoot({ cacheDir: deps.cacheDir, tufRefresh: deps.options.tufRefresh && !offline })),
+    shared: (text) => {
+      const known = texts.get(text);
+      if (known !== undefined) return known;
+      texts.set(text, text);
+      return text;
+    },
   };
   const registryReports = reports.filter((r) => r.source === 'registry');
   // A TUF refresh may take its whole timeout: start it now, beside the first attestation requests.
@@ -189,13 +203,13 @@ function assessAtHand(report: ProvenanceSubject, ctx: RunContext): ProvenanceFac
   if (!facts) return unavailable(`registry metadata unavailable${report.error ? `: ${report.error}` : ''}`);
   const cached = verificationOf(facts);
   const now = gatherAtHand(report, facts, cached, ctx);
-  return now && conclude(report, facts, cached, now, ctx.deps);
+  return now && conclude(report, facts, cached, now, ctx);
 }
 
 /** The version's facts once what they need has arrived (keys, attestations, publish history). */
 async function assessLater(report: ProvenanceSubject, facts: VersionFacts, ctx: RunContext): Promise<ProvenanceFacts> {
   const cached = verificationOf(facts);
-  return conclude(report, facts, cached, await gather(report, facts, cached, ctx), ctx.deps);
+  return conclude(report, facts, cached, await gather(report, facts, cached, ctx), ctx);
 }
 
 /** Verdicts kept with the facts, while they are about the same tarball. */
@@ -263,7 +277,8 @@ function attestationAtHand(facts: VersionFacts, cached: VerificationRecord | nul
   return null;
 }
 
-function conclude(report: ProvenanceSubject, facts: VersionFacts, cached: VerificationRecord | null, gathered: Gathered, deps: ProvenanceDeps): ProvenanceFacts {
+function conclude(report: ProvenanceSubject, facts: VersionFacts, cached: VerificationRecord | null, gathered: Gathered, ctx: RunContext): ProvenanceFacts {
+  const { deps, shared } = ctx;
   const { options } = deps;
   const { signature, attestation, trustedRoot, history } = gathered;
   remember(deps.metadata, facts, report, cached, signature, attestation, trustedRoot);
@@ -302,8 +317,8 @@ function conclude(report: ProvenanceSubject, facts: VersionFacts, cached: Verifi
     trust,
     downgrade,
     ageMinutes: age.ageMinutes,
-    reason: reasons.length ? reasons.join('; ') : null,
-    details: { signature: signature.reason, attestation: attestation.reason, notes },
+    reason: reasons.length ? shared(reasons.join('; ')) : null,
+    details: { signature: shared(signature.reason), attestation: shared(attestation.reason), notes: notes.length ? notes : NO_NOTES },
     trustedRoot,
   };
 }
@@ -343,10 +358,5 @@ function unavailable(reason: string): ProvenanceFacts {
 
 const HISTORY_UNAVAILABLE = 'publish history unavailable';
 
-async function forEachLimited<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) await fn(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-}
+/** Shared by every version without notes (most), instead of an empty array each. */
+const NO_NOTES: string[] = [];

@@ -8,7 +8,7 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readKeyedLines, writeKeyedLines } from './keyedLinesFile';
-import { deepFreeze, type VersionFacts } from './versionFacts';
+import { deepFreeze, NO_SCRIPTS, type VersionFacts } from './versionFacts';
 
 const HEADER = '{"format":"install-guard-facts","version":1}';
 export const FACTS_FILE = 'facts-v1.jsonl';
@@ -28,6 +28,7 @@ export class FactsCache {
    */
   private used: string[] = [];
   private dirty = false;
+  private lastRegistry = '';
 
   private constructor(
     readonly file: string,
@@ -55,7 +56,7 @@ export class FactsCache {
     if (entry === undefined) return undefined;
     this.touch(key);
     if (typeof entry !== 'string') return { facts: entry, fromFile: false };
-    const facts = parseLine(key, entry);
+    const facts = parseLine(key, entry, (registry) => this.sharedRegistry(registry));
     if (facts) this.entries.set(key, facts);
     else {
       this.entries.delete(key); // a corrupt line: drop it
@@ -76,6 +77,12 @@ export class FactsCache {
     this.entries = await writeKeyedLines(this.file, HEADER, this.byRecency(), this.maxEntries, serialize);
     this.used = [];
     this.dirty = false;
+  }
+
+  /** One string per registry rather than a slice of each key (a warm audit reads 20k keys of one). */
+  private sharedRegistry(registry: string): string {
+    if (registry !== this.lastRegistry) this.lastRegistry = registry;
+    return this.lastRegistry;
   }
 
   private touch(key: string): void {
@@ -127,7 +134,7 @@ function serialize(facts: VersionFacts): string {
   return JSON.stringify(compact);
 }
 
-function parseLine(key: string, json: string): VersionFacts | null {
+function parseLine(key: string, json: string, shared: (registry: string) => string): VersionFacts | null {
   const space = key.indexOf(' ');
   const at = key.lastIndexOf('@');
   if (space < 0 || at <= space + 1) return null;
@@ -139,7 +146,7 @@ function parseLine(key: string, json: string): VersionFacts | null {
     const facts: { -readonly [K in keyof VersionFacts]: VersionFacts[K] } = {
       name: key.slice(space + 1, at),
       version: key.slice(at + 1),
-      scripts: line.scripts ?? {},
+      scripts: line.scripts ?? NO_SCRIPTS,
       gypfile: line.gypfile ?? null,
       hasInstallScript: line.hasInstallScript ?? null,
       integrity: line.integrity ?? null,
@@ -151,7 +158,7 @@ function parseLine(key: string, json: string): VersionFacts | null {
       npmUser: line.npmUser ?? null,
       repository: line.repository ?? null,
       deprecated: line.deprecated ?? null,
-      registry: key.slice(0, space),
+      registry: shared(key.slice(0, space)),
     };
     if (line.verification) facts.verification = line.verification;
     return deepFreeze(facts);

@@ -4,8 +4,11 @@
  * 20k-entry cache costs a split, not 20k JSON.parse calls. Writes merge what another
  * process wrote meanwhile, keep the newest `limit` entries, and replace the file atomically.
  */
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+
+/** About 1 MB: how much of a cache file is written at a time. */
+const CHUNK_CHARS = 1 << 20;
 
 /** Entries of a cache file: raw JSON strings, or values set by this process. */
 export type KeyedEntries<T> = Map<string, string | T>;
@@ -45,12 +48,25 @@ export async function writeKeyedLines<T>(
     if (drop-- <= 0) break;
     merged.delete(k);
   }
-  const lines = [header];
-  for (const [k, v] of merged) lines.push(`${k}\t${typeof v === 'string' ? v : serialize(v)}`);
   await mkdir(join(file, '..'), { recursive: true });
   const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
   try {
-    await writeFile(tmp, lines.join('\n') + '\n', 'utf8');
+    // In pieces: a 20k-entry cache is 9 MB, and as one string plus its UTF-8 copy it was
+    // the peak of a cold audit's last second.
+    const out = await open(tmp, 'w');
+    try {
+      let chunk = `${header}\n`;
+      for (const [k, v] of merged) {
+        chunk += `${k}\t${typeof v === 'string' ? v : serialize(v)}\n`;
+        if (chunk.length >= CHUNK_CHARS) {
+          await out.write(chunk, null, 'utf8');
+          chunk = '';
+        }
+      }
+      await out.write(chunk, null, 'utf8');
+    } finally {
+      await out.close();
+    }
     await rename(tmp, file);
   } catch (err) {
     await rm(tmp, { force: true });

@@ -11,6 +11,8 @@
  *   unverifiable  the registry publishes no keys (404/400/garbage, a stripping proxy), the
  *                 keys could not be fetched, or there is no integrity to check;
  *   unknown-key   every signature names a key the registry does not publish.
+ * A reason says "this version", never its name: every report, hover and finding shows it
+ * beside the name already, and then one text serves every version behind one registry.
  */
 import { verify as cryptoVerify } from 'node:crypto';
 import { keyValidAt, type RegistryKey, type RegistryKeys } from './registryKeys';
@@ -41,19 +43,19 @@ export function verifyRegistrySignatures(pkg: SignedVersion, keys: RegistryKeys)
   if (!keys.ok) {
     return {
       state: 'unverifiable',
-      reason: hasSignatures ? `${keys.reason}; the signature of ${id} cannot be checked` : `${keys.reason}, and ${id} carries no signature`,
+      reason: hasSignatures ? `${keys.reason}; the signature of this version cannot be checked` : `${keys.reason}, and this version carries no signature`,
       keyid: null,
     };
   }
   if (!hasSignatures) {
     return {
       state: 'missing',
-      reason: `the registry publishes signing keys but ${id} carries no dist.signatures (stripped by a proxy, or not the registry's document)`,
+      reason: `the registry publishes signing keys but this version carries no dist.signatures (stripped by a proxy, or not the registry's document)`,
       keyid: null,
     };
   }
   if (!pkg.integrity) {
-    return { state: 'unverifiable', reason: `${id} has no dist.integrity, so there is nothing its signature could cover`, keyid: null };
+    return { state: 'unverifiable', reason: 'this version has no dist.integrity, so there is nothing its signature could cover', keyid: null };
   }
 
   const message = Buffer.from(`${id}:${pkg.integrity}`, 'utf8');
@@ -66,7 +68,7 @@ export function verifyRegistrySignatures(pkg: SignedVersion, keys: RegistryKeys)
       unknown.push(signature.keyid);
       continue;
     }
-    const outcome = checkOne(id, message, signature, key, publishedAt);
+    const outcome = checkOne(message, signature, key, publishedAt);
     // One bad signature is enough to distrust the document, whatever the others say.
     if (outcome.state !== 'verified') return outcome;
     verified ??= outcome;
@@ -78,24 +80,24 @@ export function verifyRegistrySignatures(pkg: SignedVersion, keys: RegistryKeys)
   }
   return {
     state: 'unknown-key',
-    reason: `${id} is signed with ${unknown.length === 1 ? 'key' : 'keys'} ${unknown.join(', ')}, which the registry does not publish at /-/npm/v1/keys`,
+    reason: `this version is signed with ${unknown.length === 1 ? 'key' : 'keys'} ${unknown.join(', ')}, which the registry does not publish at /-/npm/v1/keys`,
     keyid: unknown[0] ?? null,
   };
 }
 
-function checkOne(id: string, message: Buffer, signature: RegistrySignature, key: RegistryKey, publishedAt: Date | null): SignatureResult {
+function checkOne(message: Buffer, signature: RegistrySignature, key: RegistryKey, publishedAt: Date | null): SignatureResult {
   const keyid = key.keyid;
   if (!key.publicKey) {
     return {
       state: 'unverifiable',
-      reason: `key ${keyid} is not an ECDSA P-256 key (keytype "${key.keytype}"); the signature of ${id} cannot be checked`,
+      reason: `key ${keyid} is not an ECDSA P-256 key (keytype "${key.keytype}"); the signature of this version cannot be checked`,
       keyid,
     };
   }
   if (publishedAt && !keyValidAt(key, publishedAt)) {
     return {
       state: 'invalid',
-      reason: `${id} was published ${publishedAt.toISOString()}, after its signing key ${keyid} expired (${key.expires}); a genuine registry signature cannot be that late`,
+      reason: `this version was published ${publishedAt.toISOString()}, after its signing key ${keyid} expired (${key.expires}); a genuine registry signature cannot be that late`,
       keyid,
     };
   }
@@ -108,7 +110,7 @@ function checkOne(id: string, message: Buffer, signature: RegistrySignature, key
   if (!ok) {
     return {
       state: 'invalid',
-      reason: `the registry signature of ${id} (key ${keyid}) does not match its name, version and integrity: the metadata or the signature was altered`,
+      reason: `the registry signature of this version (key ${keyid}) does not match its name, version and integrity: the metadata or the signature was altered`,
       keyid,
     };
   }

@@ -106,19 +106,22 @@ export function extractVersionFacts(packument: Json, version: string, registry: 
   return factsFromManifest(complete, registry, str(time[version]));
 }
 
+/** The scripts of every version that has none (most): one frozen object, not one each. */
+export const NO_SCRIPTS: VersionFacts['scripts'] = Object.freeze({});
+
 export function factsFromManifest(manifest: Json, registry: string, publishedAt: string | null): VersionFacts {
-  const scripts: Partial<Record<LifecycleScript, string>> = {};
+  let scripts: Partial<Record<LifecycleScript, string>> | null = null;
   if (isRecord(manifest.scripts)) {
     for (const name of LIFECYCLE_SCRIPTS) {
       const text = manifest.scripts[name];
-      if (typeof text === 'string') scripts[name] = text;
+      if (typeof text === 'string') (scripts ??= {})[name] = text;
     }
   }
   const dist = isRecord(manifest.dist) ? manifest.dist : {};
   return deepFreeze({
     name: String(manifest.name),
     version: String(manifest.version),
-    scripts,
+    scripts: scripts ?? NO_SCRIPTS,
     gypfile: typeof manifest.gypfile === 'boolean' ? manifest.gypfile : null,
     hasInstallScript: typeof manifest.hasInstallScript === 'boolean' ? manifest.hasInstallScript : null,
     integrity: str(dist.integrity),

@@ -25,10 +25,11 @@ import { pnpmGates } from './pnpmBuildPolicy';
 import { identityFromTarballUrl, lavamoatCanonicalName, npmRegistryIdentity, ruleMatches, ruleNamesPackage } from './ruleMatching';
 import type { AllowlistRule, NativePolicy, PolicyDecision, PolicyPackage, ScriptEffect, Verdict } from '../types';
 
+/** One verdict for every package that runs nothing (nearly all of a lockfile): read only, never changed. */
+const NOTHING_RUNS: PolicyDecision = Object.freeze({ verdict: 'none', rule: null, decidedBy: null, effect: null, explanation: 'runs nothing at install time' });
+
 export function decide(policy: NativePolicy, pkg: PolicyPackage): PolicyDecision {
-  if (!pkg.runsScripts) {
-    return { verdict: 'none', rule: null, decidedBy: null, effect: null, explanation: `${pkg.name}@${pkg.version} runs nothing at install time` };
-  }
+  if (!pkg.runsScripts) return NOTHING_RUNS;
   switch (policy.settings.tool) {
     case 'npm':
       return decideNpm(policy, pkg);
