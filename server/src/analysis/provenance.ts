@@ -77,12 +77,7 @@ interface RunContext {
   deps: ProvenanceDeps;
   keys: RegistryKeyStore;
   root: () => Promise<TrustedRootInfo>;
-  /**
-   * One copy of each reason text per run: thousands of versions behind one registry share
-   * their reasons word for word (no keys, no provenance), and each joined reason is a new
-   * string (10 MB over a 20k-package audit through a proxy that strips signatures).
-   */
-  shared: (text: string) => string;
+  texts: ReasonTexts;
 }
 
 /** What provenance reads of an audit's PackageReport (any PackageReport is one). */
@@ -92,7 +87,6 @@ export type ProvenanceSubject = Pick<PackageReport, 'name' | 'version' | 'source
 export async function assessProvenance(reports: readonly ProvenanceSubject[], deps: ProvenanceDeps): Promise<Map<string, ProvenanceFacts>> {
   const offline = deps.offline ?? deps.config.offline;
   let root: Promise<TrustedRootInfo> | null = null;
-  const texts = new Map<string, string>();
   const ctx: RunContext = {
     deps,
     keys:
@@ -106,12 +100,7 @@ export async function assessProvenance(reports: readonly ProvenanceSubject[], de
       }),
     // Only a run with a bundle to verify loads the root (and maybe asks TUF), once.
     root: () => (root ??= loadTrustedRoot({ cacheDir: deps.cacheDir, tufRefresh: deps.options.tufRefresh && !offline })),
-    shared: (text) => {
-      const known = texts.get(text);
-      if (known !== undefined) return known;
-      texts.set(text, text);
-      return text;
-    },
+    texts: new ReasonTexts(),
   };
   const registryReports = reports.filter((r) => r.source === 'registry');
   // A TUF refresh may take its whole timeout: start it now, beside the first attestation requests.
@@ -278,7 +267,7 @@ function attestationAtHand(facts: VersionFacts, cached: VerificationRecord | nul
 }
 
 function conclude(report: ProvenanceSubject, facts: VersionFacts, cached: VerificationRecord | null, gathered: Gathered, ctx: RunContext): ProvenanceFacts {
-  const { deps, shared } = ctx;
+  const { deps, texts } = ctx;
   const { options } = deps;
   const { signature, attestation, trustedRoot, history } = gathered;
   remember(deps.metadata, facts, report, cached, signature, attestation, trustedRoot);
@@ -297,12 +286,9 @@ function conclude(report: ProvenanceSubject, facts: VersionFacts, cached: Verifi
   const age = releaseAge(facts.publishedAt, options.now, options.minimumReleaseAgeMinutes);
   if (age.note && (options.minimumReleaseAgeMinutes || !facts.publishedAt)) notes.push(age.note);
 
-  const reasons = [
-    signature.state !== 'verified' ? `signature ${signature.state}: ${signature.reason}` : null,
-    attestation.state !== 'verified' ? `provenance ${attestation.state}: ${attestation.reason}` : null,
-    downgrade ? `trust downgrade: ${downgrade.from} (published ${downgrade.publishedAt}) had ${evidenceText(downgrade.evidence)}, this version has ${evidenceText(trust)}` : null,
-    ...notes,
-  ].filter((r): r is string => !!r);
+  const extras = downgrade
+    ? [`trust downgrade: ${downgrade.from} (published ${downgrade.publishedAt}) had ${evidenceText(downgrade.evidence)}, this version has ${evidenceText(trust)}`, ...notes]
+    : notes;
   const e = attestation.evidence;
   return {
     signature: signature.state,
@@ -317,8 +303,8 @@ function conclude(report: ProvenanceSubject, facts: VersionFacts, cached: Verifi
     trust,
     downgrade,
     ageMinutes: age.ageMinutes,
-    reason: reasons.length ? shared(reasons.join('; ')) : null,
-    details: { signature: shared(signature.reason), attestation: shared(attestation.reason), notes: notes.length ? notes : NO_NOTES },
+    reason: texts.reason(signature, attestation, extras),
+    details: { signature: texts.shared(signature.reason), attestation: texts.shared(attestation.reason), notes: notes.length ? notes : NO_NOTES },
     trustedRoot,
   };
 }
@@ -357,6 +343,45 @@ function unavailable(reason: string): ProvenanceFacts {
 
 
 const HISTORY_UNAVAILABLE = 'publish history unavailable';
+
+/**
+ * One copy of each reason text per run: thousands of versions behind one registry share
+ * their reasons word for word (no keys, no provenance), and as a new string each they were
+ * 10 MB of a 20k-package audit through a proxy that strips signatures.
+ */
+class ReasonTexts {
+  private readonly texts = new Map<string, string>();
+  /** Whole reasons by the signature's and the attestation's own, for versions with nothing else to say. */
+  private readonly joined = new Map<string, Map<string, { signature: string; attestation: string; text: string | null }>>();
+
+  shared(text: string): string {
+    const known = this.texts.get(text);
+    if (known !== undefined) return known;
+    this.texts.set(text, text);
+    return text;
+  }
+
+  /** Why a state is not "verified", then the downgrade and the notes; null when there is nothing to say. */
+  reason(signature: Pick<SignatureResult, 'state' | 'reason'>, attestation: Pick<AttestationResult, 'state' | 'reason'>, extras: readonly string[]): string | null {
+    // Most versions: nothing but the two states, whose reason strings are shared objects,
+    // so the lookup costs no hashing of a joined text.
+    const byAttestation = extras.length === 0 ? this.joined.get(signature.reason) : undefined;
+    const known = byAttestation?.get(attestation.reason);
+    if (known && known.signature === signature.state && known.attestation === attestation.state) return known.text;
+    const parts = [
+      signature.state !== 'verified' ? `signature ${signature.state}: ${signature.reason}` : null,
+      attestation.state !== 'verified' ? `provenance ${attestation.state}: ${attestation.reason}` : null,
+      ...extras,
+    ].filter((r): r is string => !!r);
+    const text = parts.length ? this.shared(parts.join('; ')) : null;
+    if (extras.length === 0) {
+      let map = this.joined.get(signature.reason);
+      if (!map) this.joined.set(signature.reason, (map = new Map()));
+      map.set(attestation.reason, { signature: signature.state, attestation: attestation.state, text });
+    }
+    return text;
+  }
+}
 
 /** Shared by every version without notes (most), instead of an empty array each. */
 const NO_NOTES: string[] = [];

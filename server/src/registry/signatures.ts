@@ -38,26 +38,24 @@ export interface SignedVersion {
 }
 
 export function verifyRegistrySignatures(pkg: SignedVersion, keys: RegistryKeys): SignatureResult {
-  const id = `${pkg.name}@${pkg.version}`;
   const hasSignatures = !!pkg.signatures && pkg.signatures.length > 0;
   if (!keys.ok) {
-    return {
-      state: 'unverifiable',
-      reason: hasSignatures ? `${keys.reason}; the signature of this version cannot be checked` : `${keys.reason}, and this version carries no signature`,
-      keyid: null,
-    };
+    return hasSignatures
+      ? sharedVerdict(keys, 'signed', () => ({ state: 'unverifiable', reason: `${keys.reason}; the signature of this version cannot be checked`, keyid: null }))
+      : sharedVerdict(keys, 'unsigned', () => ({ state: 'unverifiable', reason: `${keys.reason}, and this version carries no signature`, keyid: null }));
   }
   if (!hasSignatures) {
-    return {
+    return sharedVerdict(keys, 'unsigned', () => ({
       state: 'missing',
       reason: `the registry publishes signing keys but this version carries no dist.signatures (stripped by a proxy, or not the registry's document)`,
       keyid: null,
-    };
+    }));
   }
   if (!pkg.integrity) {
-    return { state: 'unverifiable', reason: 'this version has no dist.integrity, so there is nothing its signature could cover', keyid: null };
+    return sharedVerdict(keys, 'no-integrity', () => ({ state: 'unverifiable', reason: 'this version has no dist.integrity, so there is nothing its signature could cover', keyid: null }));
   }
 
+  const id = `${pkg.name}@${pkg.version}`;
   const message = Buffer.from(`${id}:${pkg.integrity}`, 'utf8');
   const publishedAt = pkg.publishedAt && !Number.isNaN(Date.parse(pkg.publishedAt)) ? new Date(pkg.publishedAt) : null;
   let verified: SignatureResult | null = null;
@@ -114,7 +112,24 @@ function checkOne(message: Buffer, signature: RegistrySignature, key: RegistryKe
       keyid,
     };
   }
-  const expiry = key.expires ? `, valid until ${key.expires}` : '';
-  const when = publishedAt ? '' : ' (publish time unknown, so the key expiry was not judged)';
-  return { state: 'verified', reason: `signed by registry key ${keyid}${expiry}${when}`, keyid };
+  return sharedVerdict(key, publishedAt ? 'verified' : 'verified, time unknown', () => {
+    const expiry = key.expires ? `, valid until ${key.expires}` : '';
+    const when = publishedAt ? '' : ' (publish time unknown, so the key expiry was not judged)';
+    return { state: 'verified', reason: `signed by registry key ${keyid}${expiry}${when}`, keyid };
+  });
+}
+
+/**
+ * Verdicts that say nothing of the version itself (no keys, no signature, verified by a
+ * key) are made once per key set or key and shared, frozen, by every version they fit:
+ * a 20k-package audit through one registry then holds one of each, not 20k strings.
+ */
+const sharedVerdicts = new WeakMap<object, Map<string, SignatureResult>>();
+
+function sharedVerdict(owner: RegistryKeys | RegistryKey, variant: string, make: () => SignatureResult): SignatureResult {
+  let byVariant = sharedVerdicts.get(owner);
+  if (!byVariant) sharedVerdicts.set(owner, (byVariant = new Map()));
+  let verdict = byVariant.get(variant);
+  if (!verdict) byVariant.set(variant, (verdict = Object.freeze(make())));
+  return verdict;
 }
