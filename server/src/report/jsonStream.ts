@@ -22,7 +22,7 @@ export class StreamedArray<T> {
  * `chunkSize` characters. StreamedArrays are expanded where they appear as values of the
  * top-level object; everything else is stringified whole.
  */
-export function writeJson(value: Record<string, unknown>, indent: number | undefined, write: (chunk: string) => void, chunkSize = 1 << 20): void {
+export function writeJson(value: Record<string, unknown>, indent: number | undefined, write: (chunk: string) => void, chunkSize = 1 << 18): void {
   const parts: string[] = [];
   let size = 0;
   const emit = (text: string): void => {

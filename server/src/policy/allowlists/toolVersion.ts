@@ -108,8 +108,12 @@ export function versionOnPath(tool: PackageManagerName, options: { env?: NodeJS.
   const key = `${tool}\0${env.PATH ?? ''}`;
   let pending = cache.get(key);
   if (!pending) {
-    pending = installedPackageVersion(tool, env).then(
-      (version) => (version ? { version, error: null } : spawnVersion(tool, env, options.timeoutMs ?? DEFAULT_TIMEOUT_MS)),
+    pending = installedPackageVersion(tool, env).then((version) =>
+      version === ABSENT
+        ? { version: null, error: `${tool} is not on PATH` }
+        : version
+          ? { version, error: null }
+          : spawnVersion(tool, env, options.timeoutMs ?? DEFAULT_TIMEOUT_MS),
     );
     cache.set(key, pending);
   }
@@ -120,10 +124,12 @@ export function versionOnPath(tool: PackageManagerName, options: { env?: NodeJS.
  * The version of a package manager installed as an npm package (npm, pnpm, yarn): follow
  * the PATH entry's symlink to its package.json. Reading a file answers in a millisecond where
  * spawning `npm --version` (a Node start) costs a quarter of a warm audit; a corepack shim,
- * a standalone binary (bun) or anything unexpected falls back to spawning.
+ * a standalone binary (bun) or anything unexpected falls back to spawning. ABSENT: no
+ * PATH entry holds the tool at all.
  */
-async function installedPackageVersion(tool: PackageManagerName, env: NodeJS.ProcessEnv): Promise<string | null> {
-  if (tool === 'bun' || process.platform === 'win32') return null;
+async function installedPackageVersion(tool: PackageManagerName, env: NodeJS.ProcessEnv): Promise<string | null | typeof ABSENT> {
+  // Windows finds programs through PATHEXT (npm.cmd, a bun.exe): let the shell look.
+  if (process.platform === 'win32') return null;
   for (const dir of (env.PATH ?? '').split(delimiter).filter(Boolean)) {
     let target: string;
     try {
@@ -131,6 +137,7 @@ async function installedPackageVersion(tool: PackageManagerName, env: NodeJS.Pro
     } catch {
       continue; // not in this PATH entry
     }
+    if (tool === 'bun') return null; // a standalone binary: only it can say its version
     // e.g. /usr/lib/node_modules/npm/bin/npm-cli.js -> /usr/lib/node_modules/npm/package.json
     for (let at = dirname(target); dirname(at) !== at; at = dirname(at)) {
       try {
@@ -146,8 +153,12 @@ async function installedPackageVersion(tool: PackageManagerName, env: NodeJS.Pro
     }
     return null;
   }
-  return null;
+  // In no PATH entry: spawning would only fail, after forking this process (a CI job
+  // that checks the lockfile before it installs pnpm or yarn).
+  return ABSENT;
 }
+
+const ABSENT = Symbol('not on PATH');
 
 function spawnVersion(tool: PackageManagerName, env: NodeJS.ProcessEnv, timeoutMs: number): Promise<{ version: string | null; error: string | null }> {
   const childEnv: NodeJS.ProcessEnv = {
