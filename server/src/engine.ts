@@ -5,6 +5,7 @@
  * runs it on the texts of open editors with a long-lived registry client. `runAudit` is
  * the CLI's one-shot form: it also reads npm's configuration and owns the caches.
  */
+import { basename } from 'node:path';
 import { auditInventory, declarations, type AuditReport } from './analysis/audit';
 import { assessProvenance } from './analysis/provenance';
 import { provenanceFindings, provenanceSummary } from './analysis/provenanceFindings';
@@ -15,7 +16,7 @@ import { applyPolicySettings, type SuppressedFinding } from './policy/applyPolic
 import { readNativePolicy } from './policy/allowlists/nativeAllowlists';
 import { readPolicySettings, type PolicySettings } from './policy/policyFile';
 import type { NativePolicy } from './policy/types';
-import { loadProject, readTextFromDisk, type LockfileCache, type ReadText } from './parse/project';
+import { loadProject, LOCKFILE_KINDS, readTextFromDisk, type LockfileCache, type ReadText } from './parse/project';
 import { describeConfig, redactUrl } from './registry/configDescribe';
 import { defaultCacheDir } from './registry/cacheDir';
 import { MetadataClient, type MetadataStats } from './registry/metadataClient';
@@ -134,16 +135,22 @@ export interface AuditRun extends ProjectAnalysis {
   /** npm's configuration as it applied, secrets redacted. */
   configSummary: string;
   stats: MetadataStats;
-  /** Texts read during the run, so presenters need not read files again. */
+  /**
+   * Texts read during the run, so presenters need not read files again; null for a
+   * lockfile, which is not kept (at 20k packages it is 10 MB held through the whole
+   * audit): a presenter that needs its lines reads it again.
+   */
   fileText: (file: string) => string | null;
 }
+
+const LOCKFILE_NAMES = new Set(LOCKFILE_KINDS.map((kind) => kind.file));
 
 export async function runAudit(root: string, options: RunAuditOptions = {}): Promise<AuditRun> {
   const texts = new Map<string, string>();
   const baseRead = options.readText ?? readTextFromDisk;
   const readText: ReadText = async (path) => {
     const text = await baseRead(path);
-    if (text !== null) texts.set(path, text);
+    if (text !== null && !LOCKFILE_NAMES.has(basename(path))) texts.set(path, text);
     return text;
   };
   const env = options.env ?? process.env;

@@ -55,7 +55,6 @@ function made(): Lockfile {
   return {
     file: '/made/package-lock.json',
     format: 'package-lock-v3',
-    text: '',
     importers: [
       { dir: '.', edges: [{ to: 'app-lib', kind: 'prod' }, { to: 'test-tool', kind: 'dev' }] },
       { dir: 'packages/web', edges: [{ to: 'shared', kind: 'prod' }] },

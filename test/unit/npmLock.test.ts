@@ -200,7 +200,7 @@ test('made v3 workspaces: importers, links to workspaces, nested copies, alias, 
 });
 
 test('made v2 reads "packages" and ignores the v1 "dependencies" half', () => {
-  const v2 = load(made('workspaces-v2', 'package-lock.json')).lock;
+  const { lock: v2, text: v2Text } = load(made('workspaces-v2', 'package-lock.json'));
   const v3 = load(made('workspaces-v3', 'package-lock.json')).lock;
   assert.equal(v2.format, 'package-lock-v2');
   const shape = (lock: Lockfile) => ({
@@ -209,7 +209,7 @@ test('made v2 reads "packages" and ignores the v1 "dependencies" half', () => {
   });
   assert.deepEqual(shape(v2), shape(v3));
   // Spans point into "packages", which comes before "dependencies" in a v2 file.
-  const dependenciesAt = v2.text.indexOf('\n  "dependencies"');
+  const dependenciesAt = v2Text.indexOf('\n  "dependencies"');
   assert.ok(v2.packages.every((p) => p.span.end < dependenciesAt));
 });
 
@@ -309,7 +309,8 @@ test('v3 entries: inBundle stays registry, links need a target, peers and option
       'node_modules/broken-link': { link: true },
     },
   };
-  const lock = parseNpmLock('/p/package-lock.json', JSON.stringify(json));
+  const text = JSON.stringify(json);
+  const lock = parseNpmLock('/p/package-lock.json', text);
   const p = byId(lock, 'node_modules/p');
   assert.equal(p.lockfileFlag, true);
   assert.deepEqual(edgeList(p.edges), ['peer:node_modules/r', 'prod:node_modules/p/node_modules/q']);
@@ -317,7 +318,7 @@ test('v3 entries: inBundle stays registry, links need a target, peers and option
   assert.deepEqual([q.source, q.resolved, q.lockfileFlag], ['registry', null, false]);
   assert.equal(lock.problems.length, 1);
   assert.match(lock.problems[0]!.message, /"node_modules\/broken-link" is a link without "resolved"/);
-  assert.equal(lock.text.slice(lock.problems[0]!.span!.start, lock.problems[0]!.span!.end), '"node_modules/broken-link"');
+  assert.equal(text.slice(lock.problems[0]!.span!.start, lock.problems[0]!.span!.end), '"node_modules/broken-link"');
 });
 
 test('keys written with escapes still get their exact span (token-scan fallback)', () => {
@@ -397,8 +398,9 @@ test('not a package-lock at all: top-level array, no lockfileVersion, v3 without
   attempt('');
   assert.throws(() => parseNpmLock('/p/package-lock.json', '{"lockfileVersion": "3"}'), /lockfileVersion "3"/);
   // A byte-order mark is not an error, and offsets still count it.
-  const bom = parseNpmLock('/p/package-lock.json', '\uFEFF{"lockfileVersion": 3, "packages": {"node_modules/a": {"version": "1.0.0"}}}');
-  assert.equal(bom.text.slice(bom.packages[0]!.span.start, bom.packages[0]!.span.end), '"node_modules/a"');
+  const bomText = '\uFEFF{"lockfileVersion": 3, "packages": {"node_modules/a": {"version": "1.0.0"}}}';
+  const bom = parseNpmLock('/p/package-lock.json', bomText);
+  assert.equal(bomText.slice(bom.packages[0]!.span.start, bom.packages[0]!.span.end), '"node_modules/a"');
   // A v1 file with no dependencies is an empty, valid lockfile.
   assert.deepEqual(parseNpmLock('/p/package-lock.json', '{"lockfileVersion": 1}').packages, []);
 });

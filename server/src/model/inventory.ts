@@ -139,7 +139,6 @@ export interface Lockfile {
   /** Absolute path. */
   file: string;
   format: LockfileFormat;
-  text: string;
   importers: LockImporter[];
   packages: LockedPackage[];
   /** Problems that did not stop parsing (an entry that could not be read, ...). */

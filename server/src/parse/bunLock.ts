@@ -125,7 +125,6 @@ export function parseBunLock(file: string, text: string): Lockfile {
   return {
     file,
     format: 'bun',
-    text,
     importers,
     packages: [...byKey.values()].map((e) => e.pkg),
     problems,

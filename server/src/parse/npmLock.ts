@@ -240,7 +240,7 @@ function readPackagesSection(
   }));
   if (!folders.includes('')) importers.unshift({ dir: '.', edges: [] });
 
-  return { file, format, text, importers, packages: [...installed.byPath.values()], problems };
+  return { file, format, importers, packages: [...installed.byPath.values()], problems };
 }
 
 /** `npm:string-width@4.2.3` -> the real package and version behind an alias. */
@@ -326,7 +326,6 @@ function readDependencyTree(
   return {
     file,
     format,
-    text,
     importers: [{ dir: '.', edges: rootEdges }],
     packages: [...installed.byPath.values()],
     problems,

@@ -139,7 +139,7 @@ export function parsePnpmLock(file: string, text: string): Lockfile {
   }
   if (!importers.some((i) => i.dir === '.')) importers.unshift({ dir: '.', edges: [] });
 
-  return { file, format, text, importers, packages, problems };
+  return { file, format, importers, packages, problems };
 }
 
 /** One LockedPackage from a 6.x `packages` entry or a 9.0 snapshot (`meta` = its `packages` entry). */

@@ -11,9 +11,12 @@ export interface LineCharacter {
 }
 
 export class LineIndex {
-  private readonly lineStarts: number[];
+  /** Typed, and no reference to the text: a presenter keeps one per file it points into. */
+  private readonly lineStarts: Uint32Array;
+  private readonly length: number;
 
-  constructor(private readonly text: string) {
+  constructor(text: string) {
+    this.length = text.length;
     const starts = [0];
     if (text.indexOf('\r') < 0) {
       // The common case, and a 20 MB lockfile's: indexOf scans far faster than a char loop.
@@ -29,11 +32,11 @@ export class LineIndex {
         }
       }
     }
-    this.lineStarts = starts;
+    this.lineStarts = Uint32Array.from(starts);
   }
 
   positionAt(offset: number): LineCharacter {
-    const clamped = Math.max(0, Math.min(offset, this.text.length));
+    const clamped = Math.max(0, Math.min(offset, this.length));
     let low = 0;
     let high = this.lineStarts.length - 1;
     while (low < high) {
@@ -45,9 +48,9 @@ export class LineIndex {
   }
 
   offsetAt(position: LineCharacter): number {
-    if (position.line >= this.lineStarts.length) return this.text.length;
+    if (position.line >= this.lineStarts.length) return this.length;
     const start = this.lineStarts[Math.max(0, position.line)]!;
-    return Math.min(start + Math.max(0, position.character), this.text.length);
+    return Math.min(start + Math.max(0, position.character), this.length);
   }
 }
 

@@ -33,6 +33,13 @@ interface YarnIndex {
   byDescriptor: Map<string, string>;
   /** Berry: per workspace dir, the edges its entry declares, by dependency name. */
   workspaceEdges: Map<string, Map<string, LockEdge[]>>;
+  /** Berry: `__metadata.version`, the lockfile format's own version. */
+  metadataVersion: number | null;
+}
+
+/** Yarn Berry's lockfile format version (`__metadata.version`); null for classic or another format. */
+export function yarnLockfileVersion(lockfile: Lockfile): number | null {
+  return indexes.get(lockfile)?.metadataVersion ?? null;
 }
 
 const WORKSPACE = '\0workspace:';
@@ -106,8 +113,8 @@ function parseClassic(file: string, text: string): Lockfile {
   }
 
   const packages = entries.map((e) => e.pkg);
-  const lockfile: Lockfile = { file, format: 'yarn-classic', text, importers: [{ dir: '.', edges: [] }], packages, problems };
-  indexes.set(lockfile, { byDescriptor, workspaceEdges: new Map() });
+  const lockfile: Lockfile = { file, format: 'yarn-classic', importers: [{ dir: '.', edges: [] }], packages, problems };
+  indexes.set(lockfile, { byDescriptor, workspaceEdges: new Map(), metadataVersion: null });
   return lockfile;
 }
 
@@ -217,8 +224,9 @@ function parseBerry(file: string, text: string): Lockfile {
   }
   if (!importers.some((i) => i.dir === '.')) importers.unshift({ dir: '.', edges: [] });
   const packages = entries.flatMap((e) => (e.pkg ? [e.pkg] : []));
-  const lockfile: Lockfile = { file, format: 'yarn-berry', text, importers, packages, problems };
-  indexes.set(lockfile, { byDescriptor, workspaceEdges });
+  const lockfile: Lockfile = { file, format: 'yarn-berry', importers, packages, problems };
+  const version = Number(parsed.__metadata.version);
+  indexes.set(lockfile, { byDescriptor, workspaceEdges, metadataVersion: Number.isInteger(version) ? version : null });
   return lockfile;
 }
 
@@ -244,12 +252,8 @@ function berrySource(ref: string, name: string): SourceKind {
  */
 export function linkYarnImporters(lockfile: Lockfile, manifests: readonly YarnImporterManifest[]): void {
   if (lockfile.format !== 'yarn-classic' && lockfile.format !== 'yarn-berry') return;
-  let index = indexes.get(lockfile);
-  if (!index) {
-    const fresh = parseYarnLock(lockfile.file, lockfile.text);
-    lockfile.importers = fresh.importers;
-    index = indexes.get(fresh)!;
-  }
+  const index = indexes.get(lockfile);
+  if (!index) return; // not parseYarnLock's: nothing to resolve descriptors with
   const berry = lockfile.format === 'yarn-berry';
   const workspaceNames = new Set(manifests.map((m) => m.name).filter((n): n is string => !!n));
   for (const manifest of manifests) {

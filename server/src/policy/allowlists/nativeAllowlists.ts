@@ -23,6 +23,7 @@ import { join } from 'node:path';
 import semver from 'semver';
 import type { FileProblem, PackageManagerName, ProjectInventory } from '../../model/inventory';
 import type { ReadText } from '../../parse/project';
+import { yarnLockfileVersion } from '../../parse/yarnLock';
 import type { RegistryConfig } from '../../registry/npmConfig';
 import {
   configSwitch,
@@ -293,8 +294,8 @@ function enableScriptsOff(ctx: ReadContext, version: string | null, file: string
   if (version !== null && semver.lt(version, YARN_SCRIPTS_OFF_SINCE)) return null;
   // Yarn ≥ 4.14 migrates a project whose yarn.lock predates lockfile v9 to enableScripts: true.
   const lock = ctx.lockfile;
-  const lockVersion = lock?.format === 'yarn-classic' ? -1 : Number(/^__metadata:\s*\r?\n\s+version:\s*(\d+)/m.exec(lock?.text ?? '')?.[1] ?? NaN);
-  if (!Number.isNaN(lockVersion) && lockVersion < 9) return null;
+  const lockVersion = lock?.format === 'yarn-classic' ? -1 : lock ? yarnLockfileVersion(lock) : null;
+  if (lockVersion !== null && lockVersion < 9) return null;
   return { file, span: null, what: `enableScripts defaults to false (Yarn ≥ 4.14${version ? `; ${version} in use` : ''})` };
 }
 
