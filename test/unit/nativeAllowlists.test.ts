@@ -263,6 +263,10 @@ test('Yarn Berry: dependenciesMeta built entries with spans, enableScripts by fi
   assert.match((await policyOf(base, 'yarn', '4.14.0')).settings.scriptsDisabled!.what, /defaults to false/);
   const oldLock = { ...base, 'yarn.lock': '__metadata:\n  version: 8\n  cacheKey: 10c0\n\n"a@workspace:.":\n  version: 0.0.0-use.local\n  resolution: "a@workspace:."\n  languageName: unknown\n  linkType: soft\n' };
   assert.equal((await policyOf(oldLock, 'yarn', '4.18.1')).settings.scriptsDisabled, null, 'Yarn migrates a v8 lockfile project to enableScripts: true');
+  const reordered = { ...base, 'yarn.lock': oldLock['yarn.lock'].replace('  version: 8\n  cacheKey: 10c0\n', '  cacheKey: 10c0\n  version: 8\n') };
+  assert.equal((await policyOf(reordered, 'yarn', '4.18.1')).settings.scriptsDisabled, null, 'the version is read wherever __metadata has it');
+  const currentLock = { ...base, 'yarn.lock': oldLock['yarn.lock'].replace('version: 8', 'version: 9') };
+  assert.match((await policyOf(currentLock, 'yarn', '4.18.1')).settings.scriptsDisabled!.what, /defaults to false/);
   assert.equal((await policyOf(base, 'yarn', '4.18.1', { YARN_ENABLE_SCRIPTS: 'true' })).settings.scriptsDisabled, null);
   assert.match((await policyOf({ ...base, '.yarnrc.yml': 'enableScripts: true\n' }, 'yarn', '4.18.1', { YARN_ENABLE_SCRIPTS: '0' })).settings.scriptsDisabled!.what, /YARN_ENABLE_SCRIPTS=0/);
 });
