@@ -7,7 +7,7 @@
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 
-/** How much of a cache file is written at a time (256 KB: 1 MB pieces held 4 MB more at a cold audit's end). */
+/** How much of a cache file is written at a time: smaller pieces, less held at once at a cold audit's end. */
 const CHUNK_CHARS = 1 << 18;
 
 /** Entries of a cache file: raw JSON strings, or values set by this process. */
