@@ -337,7 +337,7 @@ function unavailable(reason: string): ProvenanceFacts {
   return {
     signature: 'unverifiable', attestation: 'unverifiable', repository: null, commit: null, ref: null, workflow: null,
     builder: null, publishedAt: null, trustedPublisher: null, trust: 'none', downgrade: null, ageMinutes: null, reason,
-    details: { signature: reason, attestation: reason, notes: [] }, trustedRoot: null,
+    details: { signature: reason, attestation: reason, notes: NO_NOTES }, trustedRoot: null,
   };
 }
 
@@ -383,5 +383,5 @@ class ReasonTexts {
   }
 }
 
-/** Shared by every version without notes (most), instead of an empty array each. */
+/** Shared by every version without notes (most), instead of an empty array each; nothing adds to it. */
 const NO_NOTES: string[] = [];

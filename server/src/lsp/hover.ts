@@ -68,9 +68,10 @@ function packageSection(report: PackageReport, now: Date): string {
   if (provenance.length) lines.push('', ...provenance);
   const published = report.registryFacts?.publishedAt;
   if (published) lines.push('', `Published ${forMarkdown(published.slice(0, 10))} (${age(published, now)})`);
-  if (report.paths.length) {
+  const paths = report.paths; // made by the graph on each read
+  if (paths.length) {
     lines.push('', 'Pulled in by:');
-    for (const path of report.paths.slice(0, 5)) lines.push(`- ${forMarkdown(path.join(' › '))}`);
+    for (const path of paths.slice(0, 5)) lines.push(`- ${forMarkdown(path.join(' › '))}`);
   }
   if (report.error) lines.push('', `Registry: ${forMarkdown(report.error)}`);
   return lines.join('\n');

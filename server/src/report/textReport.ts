@@ -71,8 +71,9 @@ function row(p: PackageReport): string[] {
   const flags = [p.direct ? 'direct' : '', p.dev ? 'dev' : '', p.optional ? 'optional' : '', p.facts.gyp ? 'node-gyp' : '']
     .filter(Boolean)
     .join(', ');
-  const via = p.paths[0] ? p.paths[0].slice(0, -1).map(importerLabel).join(' > ') : '(nothing in the project)';
-  const more = p.paths.length > 1 ? ` (+${p.paths.length - 1} more)` : '';
+  const paths = p.paths; // made by the graph on each read
+  const via = paths[0] ? paths[0].slice(0, -1).map(importerLabel).join(' > ') : '(nothing in the project)';
+  const more = paths.length > 1 ? ` (+${paths.length - 1} more)` : '';
   return [
     forTerminal(`${p.name}@${p.version}`) + (flags ? ` (${flags})` : ''),
     p.policy.verdict === 'none' ? '-' : p.policy.effect ? `${p.policy.verdict} (${p.policy.effect})` : p.policy.verdict,
