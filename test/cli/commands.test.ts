@@ -6,6 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { startLoopbackRegistry, type LoopbackRegistry } from '../support/loopbackRegistry';
 import { copyProject, projectRegistryOptions } from '../support/projectFixtures';
@@ -83,4 +84,27 @@ test('code cache: the first run writes it, later runs use it, and a corrupt one 
   const off = isolatedNpmEnv({ INSTALL_GUARD_CODE_CACHE: '0' });
   assert.equal(await audit(off), first);
   assert.ok(!existsSync(join(off.XDG_CACHE_HOME!, 'install-guard', 'code-cache')), 'INSTALL_GUARD_CODE_CACHE=0 writes none');
+});
+
+const TASKSET = ['/usr/bin/taskset', '/bin/taskset'].find((f) => existsSync(f));
+
+test('on one or two cores an audit runs with V8 tuned for them (Node 20), under its own code cache, and reports the same', { skip: TASKSET ? false : 'taskset (util-linux) is not installed' }, async () => {
+  const dir = copyProject('npm-basic');
+  const cache = tempDir();
+  const env = isolatedNpmEnv();
+  const codeCache = join(env.XDG_CACHE_HOME!, 'install-guard', 'code-cache');
+  const audit = async (wrapper?: string[]) => {
+    const result = await runCli(['audit', dir, '--format', 'json', '--registry', registry.url, '--cache', cache, '--quiet'], { env, ...(wrapper ? { wrapper } : {}) });
+    assert.ok(result.code === 0 || result.code === 1, result.stderr);
+    assert.equal(result.stderr, '', 'V8 took the flag without a word');
+    return JSON.stringify(JSON.parse(result.stdout).packages);
+  };
+  const tunedCaches = () => readdirSync(codeCache).filter((f) => f.startsWith('cli-audit-fewcores-')).length;
+  const onAllCores = await audit();
+  const node20 = process.versions.v8.startsWith('11.3.');
+  assert.equal(tunedCaches(), node20 && availableParallelism() <= 2 ? 1 : 0);
+  assert.equal(await audit([TASKSET!, '-c', '0']), onAllCores);
+  assert.equal(tunedCaches(), node20 ? 1 : 0, 'one core is few');
+  await runCli(['--help'], { env, wrapper: [TASKSET!, '-c', '0'] });
+  assert.ok(!readdirSync(codeCache).some((f) => f.startsWith('cli-other-fewcores-')), 'only an audit is tuned');
 });

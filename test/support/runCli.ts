@@ -36,10 +36,12 @@ export function isolatedNpmEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv
   };
 }
 
-export function runCli(args: string[], options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliResult> {
+/** `wrapper`: a command the CLI runs under, e.g. `taskset -c 0` for one core. */
+export function runCli(args: string[], options: { env?: NodeJS.ProcessEnv; timeoutMs?: number; wrapper?: string[] } = {}): Promise<CliResult> {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first`);
+  const [command, ...prefix] = [...(options.wrapper ?? []), process.execPath];
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: options.env ?? isolatedNpmEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command!, [...prefix, CLI, ...args], { env: options.env ?? isolatedNpmEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
