@@ -132,23 +132,6 @@ export async function pickProjectTarget(): Promise<vscode.Uri | undefined> {
   return folder?.uri;
 }
 
-/**
- * `$(name)` and `$(name~spin)` render as icons in QuickPick labels, descriptions and details
- * and in the status bar; VS Code's escape `\$(` keeps them literal. Only what would become an
- * icon is escaped: elsewhere the backslash would show.
- */
-const ICON_SYNTAX = /\$\((?=[A-Za-z0-9-]+(?:~[A-Za-z]+)?\))/g;
-
-export function escapeIcons(text: string): string {
-  return text.replace(ICON_SYNTAX, '\\$(');
-}
-
-/** Registry text for a QuickPick row: one line, no icons. */
-export function literalLabel(text: string): string {
-  // eslint-disable-next-line no-control-regex
-  return escapeIcons(text.replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' '));
-}
-
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

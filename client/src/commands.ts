@@ -10,7 +10,6 @@ import { CLEAR_CACHE_REQUEST, COMMANDS, SERVER_COMMANDS, type ApproveAllParams }
 import {
   describeRuns,
   executeServerCommand,
-  literalLabel,
   parseJsonReport,
   pickProjectTarget,
   requestAuditReport,
@@ -18,6 +17,7 @@ import {
   type ReportPackage,
 } from './auditReport';
 import { AuditReportPanel } from './auditReportView';
+import { literalLabel } from './displayText';
 import { addException, errorText } from './exceptionPrompt';
 import { runPreinstallCheck } from './preinstallTask';
 

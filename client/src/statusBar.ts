@@ -6,7 +6,7 @@
 import * as vscode from 'vscode';
 import { State } from 'vscode-languageclient/node';
 import { COMMANDS, SERVER_NAME, type StatusParams } from '../../server/src/lsp/protocol';
-import { escapeIcons } from './auditReport';
+import { escapeIcons, oneLine } from './displayText';
 
 const CLICK_HINT = 'Click to open the audit report.';
 
@@ -125,14 +125,4 @@ function countsText(params: StatusParams): string {
   if (params.unreviewed > 0) parts.push(`${params.unreviewed} unreviewed`);
   if (params.provenanceProblems > 0) parts.push(`${params.provenanceProblems} provenance`);
   return parts.length > 0 ? parts.join(', ') : 'Install Guard';
-}
-
-/**
- * The status bar renders `$(name)` as an icon; text from the server may quote package
- * names or registry messages, so only the icons this file adds may be icons. Newlines and
- * other controls would break the one-line item.
- */
-function oneLine(text: string): string {
-  // eslint-disable-next-line no-control-regex
-  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ').trim();
 }
