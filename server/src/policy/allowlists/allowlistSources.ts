@@ -59,6 +59,19 @@ export function note(ctx: ReadContext, file: string, message: string, span?: Spa
 }
 
 /**
+ * Files a rule whose key its own tool ignores (ParsedKey.ignored: a range, a tag, a name
+ * pattern, ...) with the inactive ones, with a note at its entry saying why. The tool matches
+ * nothing with such a key, so it must approve or deny nothing here either; left active it
+ * would act on the bare name and approve every version. True when the rule was retired.
+ */
+export function retireIgnoredKey(ctx: ReadContext, inactive: AllowlistRule[], rule: AllowlistRule, ignored: string | null): boolean {
+  if (ignored === null) return false;
+  note(ctx, rule.file, ignored, rule.span);
+  inactive.push(rule);
+  return true;
+}
+
+/**
  * A boolean npm-config switch that is on (`ignore-scripts`, `strict-allow-scripts`, ...),
  * with where it was set; from npm's loader when there is one, else the project .npmrc.
  */

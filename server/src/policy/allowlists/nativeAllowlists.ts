@@ -35,6 +35,7 @@ import {
   note,
   npmrcEntries,
   npmrcListItems,
+  retireIgnoredKey,
   yamlScalarValue,
   yamlSource,
   yamlTop,
@@ -153,8 +154,8 @@ async function npmPart(ctx: ReadContext, version: string | null): Promise<ToolPa
       const allow = typeof entry.value === 'boolean' ? entry.value : null;
       const rule = makeRule('npm', ctx.pkg.file, 'allowScripts', `allowScripts.${entry.key}`, entry.key, allow, entry.span, parsed);
       if (allow === null) note(ctx, ctx.pkg.file, `allowScripts "${entry.key}" must be true or false; npm matches nothing with it`, entry.span);
-      if (parsed.ignored) note(ctx, ctx.pkg.file, parsed.ignored, entry.span);
-      (parsed.ignored || allow === null ? part.inactive : fromPackage).push(rule);
+      if (retireIgnoredKey(ctx, part.inactive, rule, parsed.ignored)) continue;
+      (allow === null ? part.inactive : fromPackage).push(rule);
     }
   }
   for (const workspace of ctx.manifests.filter((m) => m.dir !== '.')) {
@@ -220,8 +221,7 @@ async function npmrcAllowScripts(ctx: ReadContext): Promise<{ rules: AllowlistRu
     const at = located[index]?.item === name ? located[index] : located.find((l) => l.item === name);
     const parsed = parseNpmKey(name, ctx.root);
     const rule = makeRule('npm', first.file, 'allow-scripts', `allow-scripts[${index}]`, name, true, at?.span ?? { start: 0, end: 0 }, parsed);
-    if (parsed.ignored) note(ctx, first.file, parsed.ignored, rule.span);
-    (parsed.ignored ? result.ignored : result.rules).push(rule);
+    if (!retireIgnoredKey(ctx, result.ignored, rule, parsed.ignored)) result.rules.push(rule);
   });
   return result;
 }
@@ -253,8 +253,8 @@ async function yarnPart(ctx: ReadContext, version: string | null): Promise<ToolP
       const allow = typeof built.value === 'boolean' ? built.value : null;
       const rule = makeRule('yarn', ctx.pkg.file, 'dependenciesMeta', `dependenciesMeta.${entry.key}.built`, entry.key, allow, built.span, parsed);
       if (allow === null) note(ctx, ctx.pkg.file, `dependenciesMeta "${entry.key}".built must be true or false (Yarn: "Invalid built meta field")`, built.span);
-      if (parsed.ignored) note(ctx, ctx.pkg.file, parsed.ignored, built.span);
-      (parsed.ignored || allow === null ? part.inactive : rules).push(rule);
+      if (retireIgnoredKey(ctx, part.inactive, rule, parsed.ignored)) continue;
+      (allow === null ? part.inactive : rules).push(rule);
     }
   }
   for (const workspace of ctx.manifests.filter((m) => m.dir !== '.')) {
