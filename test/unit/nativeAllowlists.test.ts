@@ -13,10 +13,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadProject, readTextFromDisk, type ReadText } from '../../server/src/parse/project';
 import { loadRegistryConfig } from '../../server/src/registry/npmConfig';
+import { decide } from '../../server/src/policy/allowlists/decide';
 import { readNativePolicy } from '../../server/src/policy/allowlists/nativeAllowlists';
 import { resolveInstallingTool, versionOnPath, type VersionRunner } from '../../server/src/policy/allowlists/toolVersion';
 import type { PackageManagerName } from '../../server/src/model/inventory';
-import type { AllowlistRule, NativePolicy } from '../../server/src/policy/types';
+import type { AllowlistRule, NativePolicy, PolicyPackage } from '../../server/src/policy/types';
 
 const ROOT = '/made/project';
 
@@ -235,6 +236,48 @@ test('pnpm: onlyBuiltDependenciesFile is read as JSON with spans; .npmrc switche
   const missing = await policyOf({ 'package.json': json({ name: 'a', pnpm: { onlyBuiltDependenciesFile: 'nope.json' } }) }, 'pnpm', '10.12.1');
   assert.ok(missing.problems.some((p) => /"nope\.json" does not exist/.test(p.message)));
   assert.deepEqual(missing.declaredFields, ['onlyBuiltDependenciesFile']);
+});
+
+/** sharp as the registry locks it, the package the pnpm key tests below name. */
+const sharpAt = (version: string): PolicyPackage => ({ name: 'sharp', version, source: 'registry', resolved: `https://registry.npmjs.org/sharp/-/sharp-${version}.tgz`, paths: [[`sharp@${version}`]], runsScripts: true });
+const pnpmWorkspace = (yaml: string) => ({ 'package.json': json({ name: 'a' }), 'pnpm-workspace.yaml': yaml });
+
+test('pnpm: a key pnpm would not match (a range, a name pattern) is inactive, says why at its entry and approves nothing', async () => {
+  const rangeInManifest = { 'package.json': json({ name: 'a', pnpm: { onlyBuiltDependencies: ['sharp@^0.34'] } }) };
+  // [files, pnpm version, key, the file that holds it, why pnpm matches nothing with it]
+  const cases: [Record<string, string>, string, string, string, RegExp][] = [
+    [rangeInManifest, '10.34.9', 'sharp@^0.34', 'package.json', /pnpm rejects "sharp@\^0\.34" \(ERR_PNPM_INVALID_VERSION_UNION\)/],
+    [rangeInManifest, '10.12.1', 'sharp@^0.34', 'package.json', /pnpm 10\.12\.1 matches build entries by name only/],
+    [pnpmWorkspace('onlyBuiltDependencies:\n  - sharp@^0.34\n'), '10.34.9', 'sharp@^0.34', 'pnpm-workspace.yaml', /ERR_PNPM_INVALID_VERSION_UNION/],
+    [pnpmWorkspace('allowBuilds:\n  "sharp@^0.34": true\n'), '10.34.9', 'sharp@^0.34', 'pnpm-workspace.yaml', /ERR_PNPM_INVALID_VERSION_UNION/],
+    [pnpmWorkspace('allowBuilds:\n  "sharp@^0.34": true\n'), '11.0.0', 'sharp@^0.34', 'pnpm-workspace.yaml', /ERR_PNPM_INVALID_VERSION_UNION/],
+    [pnpmWorkspace('allowBuilds:\n  "shar*": true\n'), '11.0.0', 'shar*', 'pnpm-workspace.yaml', /"shar\*" is not a pattern to it/],
+  ];
+  for (const [files, version, key, file, why] of cases) {
+    const what = `${key} in ${file} under pnpm ${version}`;
+    const policy = await policyOf(files, 'pnpm', version);
+    assert.ok(!policy.rules.some((r) => r.key === key), `${what} is not an active rule`);
+    const rule = byKey(policy.inactiveRules, key);
+    const said = policy.problems.find((p) => p.file === join(ROOT, file) && why.test(p.message));
+    assert.ok(said, `${what}: a note says why (${policy.problems.map((p) => p.message).join(' | ')})`);
+    assert.equal(files[file]!.slice(said.span!.start, said.span!.end), spanText(files, rule), `${what}: the note points at the entry`);
+    const sharp = decide(policy, sharpAt('0.34.1'));
+    assert.deepEqual([sharp.verdict, sharp.decidedBy], ['unreviewed', null], `${what} approves no sharp`);
+  }
+});
+
+test('pnpm 10.19+: a pinned key approves exactly its versions; before 10.19 it is inactive', async () => {
+  const pinnedInManifest = { 'package.json': json({ name: 'a', pnpm: { onlyBuiltDependencies: ['sharp@0.34.1'] } }) };
+  const pinnedInWorkspace = pnpmWorkspace('allowBuilds:\n  sharp@0.34.1: true\n');
+  for (const [files, version] of [[pinnedInManifest, '10.19.0'], [pinnedInWorkspace, '10.34.9'], [pinnedInWorkspace, '11.0.0']] as const) {
+    const policy = await policyOf(files, 'pnpm', version);
+    assert.deepEqual(byKey(policy.rules, 'sharp@0.34.1').versions, ['0.34.1']);
+    assert.equal(decide(policy, sharpAt('0.34.1')).verdict, 'allowed', `pnpm ${version} builds sharp 0.34.1`);
+    assert.equal(decide(policy, sharpAt('0.34.2')).verdict, 'unreviewed', `pnpm ${version} does not build sharp 0.34.2`);
+  }
+  const before = await policyOf(pinnedInManifest, 'pnpm', '10.18.3');
+  assert.ok(before.inactiveRules.some((r) => r.key === 'sharp@0.34.1'));
+  assert.equal(decide(before, sharpAt('0.34.1')).verdict, 'unreviewed');
 });
 
 test('Yarn Berry: dependenciesMeta built entries with spans, enableScripts by file, environment and version', async () => {

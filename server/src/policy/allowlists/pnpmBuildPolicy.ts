@@ -9,11 +9,13 @@
  *           sets only `neverBuiltDependencies` (even `[]`) builds everything else.
  *           `ignoredBuiltDependencies` (10.1) skips silently; `strictDepBuilds` (10.3) fails
  *           the install; `dangerouslyAllowAllBuilds` (10.9) builds everything; pinned
- *           entries `name@1.2.3 || 1.2.4` (10.19); `allowBuilds` (10.26) is folded into the
- *           two lists — true into onlyBuilt, false into ignoredBuilt — so an entry in both
- *           is still allowed. From 10.5 pnpm-workspace.yaml holds settings too and replaces
- *           the package.json list of the same kind key by key (its `allowBuilds` replaces
- *           both lists).
+ *           entries `name@1.2.3 || 1.2.4` (10.19; before it any `name@…` key matches
+ *           nothing, from it a range fails with ERR_PNPM_INVALID_VERSION_UNION; names are
+ *           exact, never patterns); `allowBuilds` (10.26) is folded into the two lists —
+ *           true into onlyBuilt, false into ignoredBuilt — so an entry in both is still
+ *           allowed. From 10.5 pnpm-workspace.yaml holds settings too and replaces the
+ *           package.json list of the same kind key by key (its `allowBuilds` replaces both
+ *           lists).
  *  11+      only `allowBuilds` in pnpm-workspace.yaml (the "pnpm" field and the old lists
  *           are no longer read), deny wins, `strictDepBuilds` defaults to true, .npmrc holds
  *           only auth and registries. 12.11 adds `permissions.<pkg>.build`, which wins over
@@ -21,7 +23,7 @@
  */
 import { dirname, join } from 'node:path';
 import semver from 'semver';
-import type { FileProblem, Span } from '../../model/inventory';
+import type { Span } from '../../model/inventory';
 import {
   configSwitch,
   emptyPart,
@@ -32,6 +34,7 @@ import {
   makeRule,
   note,
   npmrcBoolean,
+  retireIgnoredKey,
   yamlMapEntries,
   yamlScalarValue,
   yamlSource,
@@ -50,12 +53,20 @@ export const PNPM_PLACEHOLDER = 'set this to true or false';
 const LIST_FIELDS = ['onlyBuiltDependencies', 'ignoredBuiltDependencies', 'neverBuiltDependencies'] as const;
 type Group = 'only' | 'ignored' | 'never' | 'file' | 'allowBuilds' | 'permissions';
 
+/** One entry as read, before the version in use decides whether it applies. */
+interface SourceRule {
+  group: Group;
+  rule: AllowlistRule;
+  /** Why pnpm itself matches nothing with the key (ParsedKey.ignored); null for a working key. */
+  ignored: string | null;
+}
+
 interface Source {
   kind: 'package.json' | 'pnpm-workspace.yaml';
   file: string;
   /** Fields present, even empty. */
   present: Set<string>;
-  rules: { group: Group; rule: AllowlistRule }[];
+  rules: SourceRule[];
   /** pnpm-workspace.yaml as parsed once, for the switches read after the lists. */
   yaml?: YamlSource;
 }
@@ -115,17 +126,22 @@ export async function pnpmPart(ctx: ReadContext, version: string | null): Promis
     if (!src) continue;
     for (const entry of src.rules) {
       const { rule, group } = entry;
+      // "name@…", pinned or not: before 10.19 pnpm compares the whole key with a package name.
+      const versionedKey = rule.sourceSpec === null && rule.name !== rule.key;
       const unsupported =
         group === 'allowBuilds' && !g.allowBuilds ? `allowBuilds is read from pnpm 10.26; ${label} ignores it`
         : group === 'ignored' && !g.ignoredList ? `ignoredBuiltDependencies is read from pnpm 10.1; ${label} ignores it`
         : (group === 'only' || group === 'ignored' || group === 'never' || group === 'file') && !g.legacyLists ? `${rule.field} was removed in pnpm 11 (replaced by allowBuilds); ${label} ignores it`
         : group === 'permissions' && !g.permissions ? `permissions is read from pnpm 12.11; ${label} ignores it`
-        : rule.versions !== null && !g.pinned ? `${label} matches build entries by name only (versions from pnpm 10.19); "${rule.key}" matches nothing`
+        : versionedKey && !g.pinned ? `${label} matches build entries by name only (versions from pnpm 10.19); "${rule.key}" matches nothing`
         : null;
       if (unsupported) {
         retire([entry], unsupported);
         continue;
       }
+      // A key pnpm rejects or never matches (a range, a name pattern) approves nothing here
+      // either: kept as a rule, it would match by its bare name and approve every version.
+      if (retireIgnoredKey(ctx, part.inactive, rule, entry.ignored)) continue;
       // From 10.5 the workspace file replaces the package.json list of the same kind.
       const group2 = group === 'allowBuilds' && g.legacyLists ? (rule.allow === false ? 'ignored' : 'only') : group;
       if (src === manifest && yaml && g.readsYaml && sets(yaml, group2)) {
@@ -192,7 +208,7 @@ async function readYamlSource(ctx: ReadContext, file: string, text: string): Pro
     for (const pkgEntry of yamlMapEntries(yaml, permissions.node, 'permissions', ctx.problems)) {
       const build = yamlMapEntries(yaml, (pkgEntry.value ?? null) as never, `permissions.${pkgEntry.key}`, ctx.problems).find((e) => e.key === 'build');
       if (!build || typeof build.value !== 'boolean') continue;
-      src.rules.push({ group: 'permissions', rule: makeRule('pnpm', file, 'permissions', `permissions.${pkgEntry.key}.build`, pkgEntry.key, build.value, build.span, parsePnpmKey(pkgEntry.key)) });
+      src.rules.push(keyed('permissions', file, 'permissions', `permissions.${pkgEntry.key}.build`, pkgEntry.key, build.value, build.span));
     }
   }
   return src;
@@ -211,7 +227,7 @@ function addAllowBuilds(ctx: ReadContext, src: Source, entries: Entry[], prefix:
       ctx.problems.push({ file: src.file, message: `allowBuilds "${entry.key}" must be true, false or "${PNPM_PLACEHOLDER}" (pnpm 11 fails with ERR_PNPM_INVALID_ALLOW_BUILDS)`, span: entry.span });
       continue;
     }
-    src.rules.push({ group: 'allowBuilds', rule: keyed(ctx, src.file, `${prefix}allowBuilds`, `${prefix}allowBuilds.${entry.key}`, entry.key, allow, entry.span) });
+    src.rules.push(keyed('allowBuilds', src.file, `${prefix}allowBuilds`, `${prefix}allowBuilds.${entry.key}`, entry.key, allow, entry.span));
   }
 }
 
@@ -219,7 +235,7 @@ function addList(src: Source, field: (typeof LIST_FIELDS)[number], items: Entry[
   src.present.add(field);
   const group: Group = field === 'onlyBuiltDependencies' ? 'only' : field === 'ignoredBuiltDependencies' ? 'ignored' : 'never';
   for (const item of items) {
-    src.rules.push({ group, rule: keyed(null, src.file, `${prefix}${field}`, `${prefix}${field}[${item.index}]`, item.key, field === 'onlyBuiltDependencies', item.span) });
+    src.rules.push(keyed(group, src.file, `${prefix}${field}`, `${prefix}${field}[${item.index}]`, item.key, field === 'onlyBuiltDependencies', item.span));
   }
 }
 
@@ -240,15 +256,14 @@ async function addListFile(ctx: ReadContext, src: Source, value: unknown, span: 
   ctx.problems.push(...json.problems);
   const items = jsonStringItems(json, [], value, ctx.problems) ?? [];
   for (const item of items) {
-    src.rules.push({ group: 'file', rule: keyed(null, file, 'onlyBuiltDependenciesFile', `[${item.index}]`, item.key, true, item.span) });
+    src.rules.push(keyed('file', file, 'onlyBuiltDependenciesFile', `[${item.index}]`, item.key, true, item.span));
   }
 }
 
-function keyed(ctx: ReadContext | null, file: string, field: string, entry: string, key: string, allow: boolean | null, span: Span): AllowlistRule {
+/** An entry as pnpm parses its key; one pnpm ignores is retired by pnpmPart, which knows the version. */
+function keyed(group: Group, file: string, field: string, entry: string, key: string, allow: boolean | null, span: Span): SourceRule {
   const parsed = parsePnpmKey(key);
-  const problems: FileProblem[] | undefined = ctx?.problems;
-  if (parsed.ignored && problems) problems.push({ file, message: parsed.ignored, span });
-  return makeRule('pnpm', file, field, entry, key, allow, span, parsed);
+  return { group, rule: makeRule('pnpm', file, field, entry, key, allow, span, parsed), ignored: parsed.ignored };
 }
 
 /** dangerouslyAllowAllBuilds, strictDepBuilds and ignore-scripts, where this version reads them. */
