@@ -12,7 +12,7 @@
  * dir, a rejected cache) falls back to plain compilation; INSTALL_GUARD_CODE_CACHE=0
  * turns it off. Node ≥ 22's `module.enableCompileCache` keeps only top-level code.
  *
- * On one or two cores an audit also tells V8 to optimize later (`tuneJitForFewCores`).
+ * On one or two cores a short audit also tells V8 to optimize later (`ShortRunJit`).
  */
 import { isAscii } from 'node:buffer';
 import { createHash } from 'node:crypto';
@@ -23,9 +23,10 @@ import { dirname, join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { Script } from 'node:vm';
 import { defaultCacheDir } from '../registry/cacheDir';
+import type { LauncherHooks } from './main';
 
 interface CliBundle {
-  runAsProgram(argv: string[]): void;
+  runAsProgram(argv: string[], hooks: LauncherHooks): void;
 }
 
 /** Commands whose code paths differ enough to deserve their own cache. */
@@ -38,9 +39,11 @@ function launch(): void {
   const argv = process.argv.slice(2);
   const kind = COMMAND_KINDS[argv[0] ?? ''] ?? 'other';
   // Before anything is compiled: V8 stamps a code cache with its flags.
-  const cacheKind = tuneJitForFewCores(kind) ? `${kind}-fewcores` : kind;
+  const jit = ShortRunJit.forCommand(kind);
+  const cacheKind = jit ? `${kind}-fewcores` : kind;
+  const hooks: LauncherHooks = { longRun: () => jit?.release() };
   if (process.env.INSTALL_GUARD_CODE_CACHE === '0') {
-    (require(bundle) as CliBundle).runAsProgram(argv);
+    (require(bundle) as CliBundle).runAsProgram(argv, hooks);
     return;
   }
   const bytes = readFileSync(bundle);
@@ -52,7 +55,10 @@ function launch(): void {
   const cachedData = readOrUndefined(cacheFile);
   const script = new Script(Module.wrap(source), { filename: bundle, ...(cachedData ? { cachedData } : {}) });
   if (!cachedData || script.cachedDataRejected) {
-    process.once('exit', () => writeCache(script, dir, cacheFile, cacheKind));
+    process.once('exit', () => {
+      jit?.restore(); // the flags this run started with, which the next one compares
+      writeCache(script, dir, cacheFile, cacheKind);
+    });
   }
   const cli = new Module(bundle);
   cli.filename = bundle;
@@ -61,26 +67,46 @@ function launch(): void {
     cli.exports, cli.exports, requireFromBundle, cli, bundle, dirname(bundle),
   );
   cli.loaded = true;
-  (cli.exports as CliBundle).runAsProgram(argv);
+  (cli.exports as CliBundle).runAsProgram(argv, hooks);
 }
 
 /**
- * An audit is a burst of under a second to a few seconds of one thread's work. V8 compiles
- * the functions that run hot again, optimized, on background threads (TurboFan), and on one
- * or two cores those threads take the CPU from the main thread that does the audit: a warm
- * audit of 5k packages spent 250 ms of CPU there against 330 ms on the main thread, which
- * waited 40-70 ms for a core. Four times V8's interrupt budget makes a function wait longer
- * before it is considered hot. Measured on Node 20 (V8 11.3), warm audits of the bench's
- * lockfiles, interleaved runs: 5k packages 2-10% faster on two cores and 19% on one; 20k
- * packages within the noise (±10%, either way). The main thread itself does 3-10% more
- * work, so with more cores, where nothing waits, it would only be slower: left alone there.
- * Other V8 versions tier up differently (Node 22's Maglev) and, unmeasured, keep V8's
- * defaults; an unknown flag would also make V8 print an error.
+ * A warm audit is a burst of under a second of one thread's work. V8 compiles the functions
+ * that run hot again, optimized, on background threads (TurboFan), and on one or two cores
+ * those threads take the CPU from the main thread that does the audit: a warm audit of 5k
+ * packages spent about 250 ms of CPU there against 330 ms on the main thread, which waited
+ * 40-70 ms for a core. Four times V8's interrupt budget makes a function wait longer before
+ * it is considered hot. Measured on Node 20 (V8 11.3), warm audits of the bench's lockfiles,
+ * interleaved runs: 5k packages 2-10% faster on two cores and 19% on one. The main thread
+ * itself does 3-10% more work, so with more cores, where nothing waits, it would only be
+ * slower: left alone there. A run that turns out long (the registry is asked, the lockfile
+ * is large: main.ts settleForLongRun) gives the tuning back, as optimized code pays for
+ * itself there. Other V8 versions tier up differently (Node 22's Maglev) and, unmeasured,
+ * keep V8's defaults; an unknown flag would also make V8 print an error.
  */
-function tuneJitForFewCores(kind: string): boolean {
-  if (kind !== 'audit' || !process.versions.v8.startsWith('11.3.') || availableParallelism() > 2) return false;
-  setFlagsFromString(`--interrupt-budget=${4 * V8_11_INTERRUPT_BUDGET}`);
-  return true;
+class ShortRunJit {
+  private released = false;
+
+  static forCommand(kind: string): ShortRunJit | null {
+    if (kind !== 'audit' || !process.versions.v8.startsWith('11.3.') || availableParallelism() > 2) return null;
+    return new ShortRunJit();
+  }
+
+  private constructor() {
+    this.restore();
+  }
+
+  /** V8's own budget again, for the rest of a long run. */
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    setFlagsFromString(`--interrupt-budget=${V8_11_INTERRUPT_BUDGET}`);
+  }
+
+  /** The short-run budget (again). */
+  restore(): void {
+    setFlagsFromString(`--interrupt-budget=${4 * V8_11_INTERRUPT_BUDGET}`);
+  }
 }
 
 /** V8 11.3's default `--interrupt-budget` (66 KB of bytecode run). */

@@ -55,25 +55,39 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 /**
- * Fetching thousands of packuments is garbage at a high rate around a live set of 60-100 MB
- * (the model, the facts, the requests in flight), and so is parsing a large lockfile. V8
- * lets the heap grow to up to four times the live set between full collections when it has
- * memory to spare: a cold 20k audit peaked at 610 MB, and at 230 MB with a growth of 25%
- * in the same time (40%: 250 MB; 15%: no less, and slower). Set once the registry is asked,
- * or from the start when the lockfile is large: a small run the caches answer allocates too
- * little for it to matter, and more full collections cost it time (5k packages: +5%). The
- * flag is read at each collection, so setting it mid-run takes effect.
+ * Settings for a run that takes seconds: it asks the registry, or its lockfile is large.
+ *
+ * Heap growth: fetching thousands of packuments is garbage at a high rate around a live set
+ * of 60-100 MB (the model, the facts, the requests in flight), and so is parsing a large
+ * lockfile. V8 lets the heap grow to up to four times the live set between full
+ * collections when it has memory to spare: a cold 20k audit peaked at 610 MB, and at 230 MB
+ * with a growth of 25% in the same time (40%: 250 MB; 15%: no less, and slower). A small
+ * run the caches answer allocates too little for it to matter, and more full collections
+ * cost it time (5k packages: +5%). The flag is read at each collection, so setting it
+ * mid-run takes effect.
+ *
+ * The launcher's JIT tuning for short runs on few cores (launcher.ts) is given back: a cold
+ * 20k audit ran 18% slower and peaked 10-20 MB higher with it.
  */
-function growHeapSlowly(): void {
-  if (heapGrowsSlowly) return;
-  heapGrowsSlowly = true;
+function settleForLongRun(): void {
+  if (runIsLong) return;
+  runIsLong = true;
   setFlagsFromString('--heap-growing-percent=25');
   // V8 stamps its code cache with a hash of the flags and rejects a cache made under other
   // ones: put the default back before the launcher writes the cache at exit (launcher.ts).
   process.prependOnceListener('exit', () => setFlagsFromString('--heap-growing-percent=0'));
+  launcher.longRun?.();
 }
 
-let heapGrowsSlowly = false;
+let runIsLong = false;
+
+/** What the launcher (launcher.ts) lets the CLI tell it. */
+export interface LauncherHooks {
+  /** The run will take seconds (settleForLongRun). */
+  longRun?: () => void;
+}
+
+let launcher: LauncherHooks = {};
 
 /** About 8k packages in package-lock.json, 13k in pnpm-lock.yaml. */
 const LARGE_LOCKFILE_BYTES = 4 << 20;
@@ -86,7 +100,7 @@ async function hasLargeLockfile(dir: string): Promise<boolean> {
 async function audit(args: AuditArgs): Promise<number> {
   const progress = new ProgressLine(process.stderr, !args.quiet && args.output === null ? 1000 : Infinity);
   let run: AuditRun;
-  if (await hasLargeLockfile(resolve(args.dir))) growHeapSlowly();
+  if (await hasLargeLockfile(resolve(args.dir))) settleForLongRun();
   try {
     run = await runAudit(resolve(args.dir), {
       registry: args.registry,
@@ -99,7 +113,7 @@ async function audit(args: AuditArgs): Promise<number> {
       provenance: args.provenance,
       tufRefresh: args.tufRefresh,
       onProgress: (done, total) => progress.update(`install-guard: registry metadata ${done}/${total}`),
-      onFirstRegistryRequest: growHeapSlowly,
+      onFirstRegistryRequest: settleForLongRun,
     });
   } catch (error) {
     progress.clear();
@@ -160,7 +174,8 @@ function readOrNull(file: string): string | null {
 }
 
 /** Runs the CLI as the process: its exit code becomes the process's. */
-export function runAsProgram(argv: string[]): void {
+export function runAsProgram(argv: string[], hooks: LauncherHooks = {}): void {
+  launcher = hooks;
   main(argv).then(
     (code) => {
       process.exitCode = code;
