@@ -17,7 +17,7 @@ export async function readKeyedLines<T>(file: string, header: string): Promise<K
   const entries: KeyedEntries<T> = new Map();
   let text: string;
   try {
-    text = (await readFile(file)).toString('utf8'); // flat, unlike readFile(file, 'utf8'): see readTextFromDisk
+    text = await readFile(file, 'utf8');
   } catch {
     return entries;
   }
