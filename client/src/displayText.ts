@@ -26,8 +26,8 @@ export function literalLabel(text: string): string {
 
 /**
  * Server text for the one-line status bar item and its tooltip lines: line breaks and tabs
- * (the server's own messages wrap), with the indentation after them, become one space, other controls visible escapes. Icons are
- * left to the caller, which adds its own.
+ * (the server's own messages wrap), with the indentation after them, become one space;
+ * other controls, visible escapes. Icons are left to the caller, which adds its own.
  */
 export function oneLine(text: string): string {
   return forTerminal(text.replace(/ *[\t\n\r\u2028\u2029][\t\n\r\u2028\u2029 ]*/g, ' ')).trim();

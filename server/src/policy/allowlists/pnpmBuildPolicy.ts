@@ -34,7 +34,6 @@ import {
   makeRule,
   note,
   npmrcBoolean,
-  retireIgnoredKey,
   yamlMapEntries,
   yamlScalarValue,
   yamlSource,
@@ -134,14 +133,13 @@ export async function pnpmPart(ctx: ReadContext, version: string | null): Promis
         : (group === 'only' || group === 'ignored' || group === 'never' || group === 'file') && !g.legacyLists ? `${rule.field} was removed in pnpm 11 (replaced by allowBuilds); ${label} ignores it`
         : group === 'permissions' && !g.permissions ? `permissions is read from pnpm 12.11; ${label} ignores it`
         : versionedKey && !g.pinned ? `${label} matches build entries by name only (versions from pnpm 10.19); "${rule.key}" matches nothing`
-        : null;
+        // A key pnpm rejects or never matches (a range, a name pattern) approves nothing here
+        // either: kept as a rule, it would match by its bare name and approve every version.
+        : entry.ignored;
       if (unsupported) {
         retire([entry], unsupported);
         continue;
       }
-      // A key pnpm rejects or never matches (a range, a name pattern) approves nothing here
-      // either: kept as a rule, it would match by its bare name and approve every version.
-      if (retireIgnoredKey(ctx, part.inactive, rule, entry.ignored)) continue;
       // From 10.5 the workspace file replaces the package.json list of the same kind.
       const group2 = group === 'allowBuilds' && g.legacyLists ? (rule.allow === false ? 'ignored' : 'only') : group;
       if (src === manifest && yaml && g.readsYaml && sets(yaml, group2)) {
